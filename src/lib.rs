@@ -4,4 +4,14 @@
 //! shots; `prompt` compiles a shot's structured prompt; `store` is the only code that touches
 //! sled; `backend` renders takes; `engine` schedules jobs; `cli` is the headless front end.
 
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod logging;
+pub mod media;
 pub mod model;
+pub mod prompt;
+pub mod sanitize;
+pub mod script;
+pub mod store;

@@ -1,1 +1,15 @@
-fn main() {}
+//! The `previs` binary: parses the command line and turns every failure into one line.
+
+use clap::Parser;
+
+fn main() {
+    let cli = previs::cli::Cli::parse();
+    let code = match previs::cli::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", previs::sanitize::line(&format!("{e:#}")));
+            1
+        }
+    };
+    std::process::exit(code);
+}

@@ -23,7 +23,7 @@ impl fmt::Display for JobId {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum JobState {
     /// Waiting for a backend slot (and for `not_before`, after a retryable failure).
     Queued,
@@ -109,7 +109,6 @@ pub struct JobRecord {
     /// The take this job re-rolls.
     #[serde(default)]
     pub parent: Option<TakeId>,
-    #[serde(flatten)]
     pub state: JobState,
     /// Submissions started so far.
     pub attempts: u32,

@@ -112,6 +112,12 @@ impl Cost {
     }
 }
 
+impl Default for Cost {
+    fn default() -> Self {
+        Self::zero()
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timings {
     pub queued_at: Millis,

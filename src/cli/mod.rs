@@ -1,0 +1,126 @@
+//! The headless front end: every subcommand of the CLI contract (DESIGN §4).
+//!
+//! Invariants: stdout carries results (one JSON document with `--json`), stderr carries progress
+//! and one-line `error: …` messages; exit code 0 on success, 1 on failure, 2 on usage errors.
+
+mod args;
+mod jobs;
+mod output;
+mod shots;
+mod takes;
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+pub use args::{Cli, Cmd};
+
+use crate::backend::Registry;
+use crate::config::{Config, Paths};
+use crate::model::{Project, Shot, Take};
+use crate::store::Store;
+
+/// What every command needs: where things are, the configuration and the open store.
+pub struct Ctx {
+    pub paths: Paths,
+    pub config: Config,
+    pub store: Store,
+    pub registry: Registry,
+    pub json: bool,
+    project: Option<String>,
+}
+
+impl Ctx {
+    pub fn open(home: Option<PathBuf>, project: Option<String>, json: bool) -> Result<Self> {
+        let paths = Paths::resolve(home.as_deref())?;
+        crate::logging::init(&paths.log_dir);
+        let config = Config::load(&paths.config_file)?;
+        let store = Store::open(&paths.data_dir)?;
+        let registry = Registry::from_config(&config);
+        Ok(Self {
+            paths,
+            config,
+            store,
+            registry,
+            json,
+            project,
+        })
+    }
+
+    /// The project named by `--project`, else the current one.
+    pub fn project(&self) -> Result<Project> {
+        let name = match &self.project {
+            Some(p) => p.clone(),
+            None => self.store.current_project()?.ok_or_else(|| {
+                anyhow!("no current project; run `previs init NAME` or pass --project NAME")
+            })?,
+        };
+        self.store
+            .project(&name)?
+            .ok_or_else(|| anyhow!("no project {name:?}; `previs init {name}` creates it"))
+    }
+
+    /// Finds a shot of `project` by code.
+    pub fn shot(&self, project: &Project, code: &str) -> Result<Shot> {
+        self.store
+            .shot_by_code(&project.name, code)?
+            .ok_or_else(|| {
+                anyhow!(
+                    "no shot {:?} in project {}; `previs shots` lists them",
+                    crate::sanitize::line(code),
+                    project.name
+                )
+            })
+    }
+
+    /// Finds a take of `project` by code.
+    pub fn take(&self, project: &Project, code: &str) -> Result<Take> {
+        self.store
+            .take_by_code(&project.name, code)?
+            .ok_or_else(|| {
+                anyhow!(
+                    "no take {:?} in project {}; `previs takes` lists them",
+                    crate::sanitize::line(code),
+                    project.name
+                )
+            })
+    }
+}
+
+/// Runs one parsed command line; the result decides the exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    let ctx = Ctx::open(cli.home, cli.project, cli.json)?;
+    match cli.cmd {
+        Cmd::Init(a) => shots::init(&ctx, a),
+        Cmd::Import { file } => shots::import(&ctx, &file),
+        Cmd::Shots(a) => shots::list(&ctx, &a),
+        Cmd::Shot(a) => shots::shot(&ctx, a),
+        Cmd::Render(a) => jobs::render(&ctx, a),
+        Cmd::Reroll(a) => jobs::reroll(&ctx, a),
+        Cmd::Queue(a) => jobs::queue(&ctx, &a),
+        Cmd::Work { until_idle } => jobs::work(&ctx, until_idle),
+        Cmd::Cancel { job } => jobs::cancel(&ctx, &job),
+        Cmd::Pause => jobs::pause(&ctx, true),
+        Cmd::Resume => jobs::pause(&ctx, false),
+        Cmd::Takes { shot } => takes::list(&ctx, shot.as_deref()),
+        Cmd::Circle { take } => takes::circle(&ctx, &take),
+    }
+}
+
+/// Parses `WxH`.
+pub fn parse_size(text: &str) -> Result<(u32, u32)> {
+    let (w, h) = text.split_once(['x', 'X', '*']).with_context(|| {
+        format!("invalid size {text:?}; write it as WIDTHxHEIGHT, e.g. 1280x720")
+    })?;
+    let w: u32 = w
+        .trim()
+        .parse()
+        .with_context(|| format!("invalid width in {text:?}; e.g. 1280x720"))?;
+    let h: u32 = h
+        .trim()
+        .parse()
+        .with_context(|| format!("invalid height in {text:?}; e.g. 1280x720"))?;
+    if w == 0 || h == 0 {
+        bail!("invalid size {text:?}: width and height must be positive");
+    }
+    Ok((w, h))
+}

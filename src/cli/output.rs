@@ -1,0 +1,98 @@
+//! Printing: aligned tables for people, one JSON document for programs. Every cell is
+//! sanitised; widths count terminal columns, so Chinese text lines up.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::sanitize::line;
+
+pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Terminal columns of `s` (CJK and other wide characters take two).
+pub fn width(s: &str) -> usize {
+    s.chars().map(char_width).sum()
+}
+
+fn char_width(c: char) -> usize {
+    let cp = c as u32;
+    let wide = matches!(cp,
+        0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60
+        | 0xFFE0..=0xFFE6 | 0x1F300..=0x1F64F | 0x1F900..=0x1F9FF | 0x20000..=0x3FFFD);
+    if wide { 2 } else { 1 }
+}
+
+/// Cuts `s` to at most `max` columns, marking a cut with `…`.
+pub fn clip(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = char_width(c);
+        if w + cw + 1 > max {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
+}
+
+/// Prints rows under headers; the last column takes what is left of 100 columns (or the
+/// terminal's `COLUMNS`).
+pub fn table(headers: &[&str], rows: &[Vec<String>]) {
+    let total: usize = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100);
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| line(c)).collect())
+        .collect();
+    let n = headers.len();
+    let mut widths: Vec<usize> = headers.iter().map(|h| width(h)).collect();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate().take(n.saturating_sub(1)) {
+            widths[i] = widths[i].max(width(c).min(40));
+        }
+    }
+    let used: usize = widths[..n - 1].iter().map(|w| w + 2).sum();
+    let last = total.saturating_sub(used).max(12);
+    let print = |cells: &[String]| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == n {
+                s.push_str(&clip(c, last));
+            } else {
+                let c = clip(c, widths[i]);
+                s.push_str(&c);
+                s.push_str(&" ".repeat(widths[i] - width(&c) + 2));
+            }
+        }
+        println!("{}", s.trim_end());
+    };
+    print(&headers.iter().map(|h| (*h).to_string()).collect::<Vec<_>>());
+    for r in &rows {
+        print(r);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_count_wide_characters_twice() {
+        assert_eq!(width("abc"), 3);
+        assert_eq!(width("夜 小巷"), 7);
+        assert_eq!(clip("夜色中的小巷", 7), "夜色中…");
+        assert_eq!(clip("short", 7), "short");
+    }
+}

@@ -1,0 +1,410 @@
+//! Projects, script import and the shot list.
+
+use std::path::Path;
+
+use anyhow::{Result, anyhow, bail};
+use serde::Serialize;
+
+use super::args::{InitArgs, ShotCmd, ShotsArgs, SpecFields};
+use super::output::{print_json, table};
+use super::{Ctx, parse_size};
+use crate::engine::{Clock, SystemClock};
+use crate::model::{Project, Scene, ScriptSource, Shot, ShotId, ShotSpec, shot_code};
+use crate::prompt;
+use crate::sanitize::line;
+use crate::script::merge::{Existing, plan};
+use crate::script::{self, Format, ParsedScript};
+
+pub fn init(ctx: &Ctx, a: InitArgs) -> Result<i32> {
+    let mut project = Project::new(&a.name, SystemClock.now())?;
+    if let Some(size) = &a.size {
+        (project.settings.width, project.settings.height) = parse_size(size)?;
+    }
+    if let Some(fps) = a.fps {
+        project.settings.fps = fps;
+    }
+    if let Some(d) = a.duration {
+        if !(d > 0.0 && d <= 60.0) {
+            bail!("invalid --duration {d}: give seconds between 0.1 and 60");
+        }
+        project.settings.duration_s = d;
+    }
+    if let Some(b) = a.backend {
+        ctx.registry.get(&b).map_err(|e| anyhow!(e))?;
+        project.settings.backend = Some(b);
+    }
+    ctx.store.create_project(&project)?;
+    ctx.store.set_current_project(&project.name)?;
+    if ctx.json {
+        print_json(&project)?;
+    } else {
+        println!("created project {} and made it current", project.name);
+    }
+    Ok(0)
+}
+
+#[derive(Serialize)]
+struct ImportReport<'a> {
+    file: String,
+    format: &'a str,
+    #[serde(flatten)]
+    summary: crate::script::merge::MergeSummary,
+    shots: usize,
+}
+
+pub fn import(ctx: &Ctx, file: &Path) -> Result<i32> {
+    let mut project = ctx.project()?;
+    let (format, parsed) = script::parse_file(file)?;
+    let now = SystemClock.now();
+    let scenes = ctx.store.scenes(&project.name)?;
+    let shots = ctx.store.shots(&project.name)?;
+    let store = ctx.store.clone();
+    let has_takes = move |id: ShotId| store.shot_has_takes(id).unwrap_or(true);
+    let existing = Existing {
+        scenes: &scenes,
+        shots: &shots,
+        has_takes: &has_takes,
+    };
+    let count = parsed.scenes.iter().map(|s| s.shots.len()).sum::<usize>() as u64;
+    let mut next = ctx.store.next_ids("shot", count.max(1))?;
+    let file_name = file.display().to_string();
+    let merged = plan(
+        &project.name,
+        &file_name,
+        &parsed,
+        &existing,
+        format == Format::Csv,
+        now,
+        &mut || {
+            let id = ShotId(next);
+            next += 1;
+            id
+        },
+    )?;
+    apply_title_page(&mut project, &parsed);
+    project.script = Some(ScriptSource {
+        path: std::fs::canonicalize(file)
+            .unwrap_or_else(|_| file.to_path_buf())
+            .display()
+            .to_string(),
+        format: format.name().to_string(),
+        imported_at: now,
+    });
+    ctx.store.apply_import(&project, &merged)?;
+    let s = merged.summary;
+    if ctx.json {
+        let shots = merged.shots.iter().filter(|s| !s.omitted).count();
+        print_json(&ImportReport {
+            file: file_name,
+            format: format.name(),
+            summary: s,
+            shots,
+        })?;
+    } else {
+        println!(
+            "imported {}: {} scenes, {} shots ({} new, {} updated, {} unchanged, {} omitted, {} removed)",
+            line(&file_name),
+            s.scenes,
+            s.added + s.updated + s.unchanged,
+            s.added,
+            s.updated,
+            s.unchanged,
+            s.omitted,
+            s.removed
+        );
+    }
+    Ok(0)
+}
+
+fn apply_title_page(project: &mut Project, parsed: &ParsedScript) {
+    if !parsed.title_page.is_empty() {
+        project.title_page = parsed.title_page.iter().cloned().collect();
+    }
+}
+
+/// A shot as `shots --json` prints it.
+#[derive(Serialize)]
+pub struct ShotView<'a> {
+    pub id: &'a str,
+    pub scene: &'a str,
+    pub heading: &'a str,
+    pub order: u32,
+    pub subject: &'a str,
+    pub action: &'a str,
+    pub environment: &'a str,
+    pub camera: &'a crate::model::CameraSpec,
+    pub lighting: &'a str,
+    pub style: &'a str,
+    pub negative: &'a str,
+    pub duration_s: f64,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    pub seed: Option<u64>,
+    pub prompt: String,
+    pub dialogue: &'a [crate::model::DialogueLine],
+    pub notes: &'a [String],
+    pub line: Option<u32>,
+    pub takes: usize,
+    pub circled: Option<String>,
+    pub omitted: bool,
+}
+
+pub fn list(ctx: &Ctx, a: &ShotsArgs) -> Result<i32> {
+    let project = ctx.project()?;
+    let scenes = ctx.store.scenes(&project.name)?;
+    let shots: Vec<Shot> = ctx
+        .store
+        .shots(&project.name)?
+        .into_iter()
+        .filter(|s| a.all || !s.omitted)
+        .collect();
+    if a.csv {
+        let mut out = std::io::stdout().lock();
+        script::csv::export(&scenes, &shots, &mut out)?;
+        return Ok(0);
+    }
+    let heading = |n: &str| {
+        scenes
+            .iter()
+            .find(|s| s.number == n)
+            .map_or("", |s| s.heading.as_str())
+    };
+    let mut rows = Vec::new();
+    let mut views = Vec::new();
+    for s in &shots {
+        let takes = ctx.store.takes_of_shot(s.id)?;
+        let circled = s
+            .circled
+            .and_then(|c| takes.iter().find(|t| t.id == c))
+            .map(|t| t.code.clone());
+        let r = s.spec.resolve(&project.settings);
+        if ctx.json {
+            views.push(ShotView {
+                id: &s.code,
+                scene: &s.scene,
+                heading: heading(&s.scene),
+                order: s.order,
+                subject: &s.spec.subject,
+                action: &s.spec.action,
+                environment: &s.spec.environment,
+                camera: &s.spec.camera,
+                lighting: &s.spec.lighting,
+                style: &s.spec.style,
+                negative: &s.spec.negative,
+                duration_s: r.duration_s,
+                width: r.width,
+                height: r.height,
+                fps: r.fps,
+                seed: s.spec.seed,
+                prompt: prompt::compile(&s.spec).prompt,
+                dialogue: &s.dialogue,
+                notes: &s.notes,
+                line: s.source_line,
+                takes: takes.len(),
+                circled,
+                omitted: s.omitted,
+            });
+        } else {
+            rows.push(vec![
+                s.code.clone(),
+                format!("{}{}", s.scene, if s.omitted { " (omitted)" } else { "" }),
+                format!("{}x{}@{} {}s", r.width, r.height, r.fps, r.duration_s),
+                s.spec.camera.movement.clone(),
+                takes.len().to_string(),
+                circled.unwrap_or_default(),
+                s.spec.action.clone(),
+            ]);
+        }
+    }
+    if ctx.json {
+        print_json(&views)?;
+    } else if rows.is_empty() {
+        println!("no shots yet; `previs import FILE` or `previs shot add` creates them");
+    } else {
+        table(
+            &[
+                "SHOT", "SCENE", "FORMAT", "MOVE", "TAKES", "CIRCLED", "ACTION",
+            ],
+            &rows,
+        );
+    }
+    Ok(0)
+}
+
+pub fn shot(ctx: &Ctx, cmd: ShotCmd) -> Result<i32> {
+    let project = ctx.project()?;
+    let now = SystemClock.now();
+    match cmd {
+        ShotCmd::Add(a) => {
+            let mut scenes = ctx.store.scenes(&project.name)?;
+            let shots = ctx.store.shots(&project.name)?;
+            let scene = match scenes.iter().find(|s| s.number == a.scene) {
+                Some(s) => s.clone(),
+                None => {
+                    let heading = a.heading.clone().unwrap_or_default();
+                    let parsed = script::fountain::parse_heading(&heading);
+                    let s = Scene {
+                        number: a.scene.clone(),
+                        heading: parsed.text,
+                        int_ext: parsed.int_ext,
+                        location: parsed.location,
+                        time_of_day: parsed.time_of_day,
+                        line: 0,
+                        synopses: vec![],
+                    };
+                    scenes.push(s.clone());
+                    ctx.store.put_scenes(&project.name, &scenes)?;
+                    s
+                }
+            };
+            let code = match a.code {
+                Some(c) => {
+                    if shots.iter().any(|s| s.code.eq_ignore_ascii_case(&c)) {
+                        bail!("shot {} already exists; pick another --code", line(&c));
+                    }
+                    if c.trim().is_empty() || c.chars().any(|ch| ch.is_control() || ch == '/') {
+                        bail!("invalid --code {:?}: use letters, digits and '-'", line(&c));
+                    }
+                    c
+                }
+                None => (0..)
+                    .map(|i| shot_code(&scene.number, i))
+                    .find(|c| !shots.iter().any(|s| s.code.eq_ignore_ascii_case(c)))
+                    .unwrap_or_default(),
+            };
+            let mut spec = ShotSpec {
+                environment: scene.environment(),
+                ..ShotSpec::default()
+            };
+            apply_fields(&mut spec, &a.fields)?;
+            let order = shots
+                .iter()
+                .filter(|s| scene_rank(&scenes, &s.scene) <= scene_rank(&scenes, &scene.number))
+                .map(|s| s.order + 1)
+                .max()
+                .unwrap_or(0);
+            // Later shots move down one place to make room.
+            for mut s in shots.into_iter().filter(|s| s.order >= order) {
+                s.order += 1;
+                ctx.store.put_shot(&s)?;
+            }
+            let shot = Shot {
+                id: ShotId(ctx.store.next_ids("shot", 1)?),
+                project: project.name.clone(),
+                code,
+                scene: scene.number.clone(),
+                order,
+                source_text: spec.action.clone(),
+                spec,
+                dialogue: vec![],
+                notes: vec![],
+                source_line: None,
+                circled: None,
+                omitted: false,
+                next_take: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            ctx.store.put_shot(&shot)?;
+            println!("added shot {}", shot.code);
+        }
+        ShotCmd::Edit(a) => {
+            let mut shot = ctx.shot(&project, &a.shot)?;
+            apply_fields(&mut shot.spec, &a.fields)?;
+            shot.updated_at = now;
+            ctx.store.put_shot(&shot)?;
+            println!("updated shot {}", shot.code);
+        }
+        ShotCmd::Rm { shot } => {
+            let mut shot = ctx.shot(&project, &shot)?;
+            if ctx.store.shot_has_takes(shot.id)? {
+                shot.omitted = true;
+                shot.updated_at = now;
+                ctx.store.put_shot(&shot)?;
+                println!(
+                    "shot {} has takes: marked omitted (its takes are kept; `previs shots --all` shows it)",
+                    shot.code
+                );
+            } else {
+                ctx.store.remove_shot(shot.id)?;
+                println!("removed shot {}", shot.code);
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn scene_rank(scenes: &[Scene], number: &str) -> usize {
+    scenes
+        .iter()
+        .position(|s| s.number == number)
+        .unwrap_or(usize::MAX)
+}
+
+fn apply_fields(spec: &mut ShotSpec, f: &SpecFields) -> Result<()> {
+    let text = |dst: &mut String, v: &Option<String>| {
+        if let Some(v) = v {
+            *dst = v.trim().to_string();
+        }
+    };
+    text(&mut spec.subject, &f.subject);
+    text(&mut spec.action, &f.action);
+    text(&mut spec.environment, &f.environment);
+    text(&mut spec.camera.size, &f.shot_size);
+    text(&mut spec.camera.angle, &f.angle);
+    text(&mut spec.camera.movement, &f.movement);
+    text(&mut spec.camera.lens, &f.lens);
+    text(&mut spec.lighting, &f.lighting);
+    text(&mut spec.style, &f.style);
+    text(&mut spec.negative, &f.negative);
+    if let Some(d) = &f.duration {
+        spec.duration_s = number(
+            d,
+            "--duration",
+            |v: f64| v > 0.0 && v <= 60.0,
+            "seconds between 0.1 and 60",
+        )?;
+    }
+    if let Some(s) = &f.size {
+        match s.as_str() {
+            "default" | "" => (spec.width, spec.height) = (None, None),
+            s => {
+                let (w, h) = parse_size(s)?;
+                (spec.width, spec.height) = (Some(w), Some(h));
+            }
+        }
+    }
+    if let Some(v) = &f.fps {
+        spec.fps = number(
+            v,
+            "--fps",
+            |v: u32| (1..=120).contains(&v),
+            "frames per second, 1 to 120",
+        )?;
+    }
+    if let Some(v) = &f.seed {
+        spec.seed = number(
+            v,
+            "--seed",
+            |v: u64| v <= crate::engine::MAX_SEED,
+            "a number from 0 to 2147483647",
+        )?;
+    }
+    Ok(())
+}
+
+fn number<T: std::str::FromStr + Copy>(
+    text: &str,
+    flag: &str,
+    ok: impl Fn(T) -> bool,
+    what: &str,
+) -> Result<Option<T>> {
+    if text == "default" || text.is_empty() {
+        return Ok(None);
+    }
+    match text.trim().parse::<T>() {
+        Ok(v) if ok(v) => Ok(Some(v)),
+        _ => bail!("invalid {flag} {:?}: give {what}, or `default`", line(text)),
+    }
+}

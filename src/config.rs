@@ -1,0 +1,278 @@
+//! Where previs keeps its files and what `config.toml` says.
+//!
+//! With `--home DIR` (or `PREVIS_HOME`) everything lives under DIR: `DIR/config.toml`,
+//! `DIR/data/` (store and takes), `DIR/logs/`. Without it, the platform's config, data and state
+//! directories are used. The file is strict (`deny_unknown_fields`): a typo is an error that
+//! names the line, never a silently ignored setting.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("no home directory could be determined; pass --home DIR or set PREVIS_HOME")]
+    NoHome,
+}
+
+/// The directories previs uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    pub config_file: PathBuf,
+    pub data_dir: PathBuf,
+    pub log_dir: PathBuf,
+}
+
+impl Paths {
+    /// `home` is `--home` or `PREVIS_HOME` when given.
+    pub fn resolve(home: Option<&Path>) -> Result<Self, ConfigError> {
+        if let Some(home) = home {
+            return Ok(Self {
+                config_file: home.join("config.toml"),
+                data_dir: home.join("data"),
+                log_dir: home.join("logs"),
+            });
+        }
+        let dirs = directories::ProjectDirs::from("", "", "previs").ok_or(ConfigError::NoHome)?;
+        Ok(Self {
+            config_file: dirs.config_dir().join("config.toml"),
+            data_dir: dirs.data_dir().to_path_buf(),
+            log_dir: dirs.state_dir().unwrap_or(dirs.data_dir()).join("logs"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_backend")]
+    pub default_backend: String,
+    #[serde(default)]
+    pub engine: EngineConfig,
+    #[serde(default, rename = "backend")]
+    pub backends: Vec<BackendConfig>,
+}
+
+fn default_backend() -> String {
+    "animatic".to_string()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            default_backend: default_backend(),
+            engine: EngineConfig::default(),
+            backends: Vec::new(),
+        }
+    }
+}
+
+/// Retries of retryable failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    pub max_attempts: u32,
+    pub retry_base_ms: u64,
+    pub retry_cap_ms: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        let b = crate::model::Backoff::default();
+        Self {
+            max_attempts: b.max_attempts,
+            retry_base_ms: b.base_ms,
+            retry_cap_ms: b.cap_ms,
+        }
+    }
+}
+
+impl EngineConfig {
+    pub fn backoff(&self) -> crate::model::Backoff {
+        crate::model::Backoff {
+            base_ms: self.retry_base_ms,
+            cap_ms: self.retry_cap_ms,
+            max_attempts: self.max_attempts.max(1),
+        }
+    }
+}
+
+/// A named backend. `kind` chooses the implementation.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum BackendConfig {
+    /// The built-in CPU animatic renderer.
+    Animatic {
+        name: String,
+        /// Renders at once; defaults to the number of CPU cores (at most 4).
+        #[serde(default)]
+        max_in_flight: Option<usize>,
+    },
+}
+
+impl BackendConfig {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Animatic { name, .. } => name,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path`; a missing file is the default configuration.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = match std::fs::read(path) {
+            Ok(bytes) => String::from_utf8(bytes).map_err(|e| ConfigError::Invalid {
+                path: path.display().to_string(),
+                message: format!(
+                    "invalid UTF-8 at byte {}; save the file as UTF-8",
+                    e.utf8_error().valid_up_to()
+                ),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => {
+                return Err(ConfigError::Io {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        };
+        Self::parse(&path.display().to_string(), &text)
+    }
+
+    pub fn parse(path: &str, text: &str) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_string(),
+            message: one_line_toml_error(text, &e),
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &str) -> Result<(), ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_string(),
+            message,
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for b in &self.backends {
+            if b.name().is_empty() {
+                return Err(invalid("a [[backend]] has an empty name".into()));
+            }
+            if !seen.insert(b.name()) {
+                return Err(invalid(format!(
+                    "backend {:?} is defined twice; give each [[backend]] its own name",
+                    b.name()
+                )));
+            }
+            if let BackendConfig::Animatic {
+                max_in_flight: Some(0),
+                name,
+            } = b
+            {
+                return Err(invalid(format!(
+                    "backend {name:?}: max_in_flight must be at least 1"
+                )));
+            }
+        }
+        if self.default_backend != "animatic" && !seen.contains(self.default_backend.as_str()) {
+            return Err(invalid(format!(
+                "default_backend = {:?} names no [[backend]]; define it or use \"animatic\"",
+                self.default_backend
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// toml's errors span several lines with a source excerpt; previs prints one line:
+/// `line L, column C: message`.
+fn one_line_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {col}: {message}")
+        }
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_defaults_to_the_animatic() {
+        let c = Config::parse("c.toml", "").unwrap();
+        assert_eq!(c.default_backend, "animatic");
+        assert!(c.backends.is_empty());
+    }
+
+    #[test]
+    fn named_animatic_backend() {
+        let c = Config::parse(
+            "c.toml",
+            "default_backend = \"sketch\"\n[[backend]]\nname = \"sketch\"\nkind = \"animatic\"\nmax_in_flight = 1\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.backends,
+            vec![BackendConfig::Animatic {
+                name: "sketch".into(),
+                max_in_flight: Some(1)
+            }]
+        );
+    }
+
+    #[test]
+    fn bad_configs_name_the_place() {
+        let cases = [
+            (
+                "default_bakend = \"x\"\n",
+                "c.toml: line 1, column 1: unknown field `default_bakend`",
+            ),
+            (
+                "[[backend]]\nname = \"a\"\nkind = \"teleport\"\n",
+                "c.toml: line 1, column 1: unknown variant `teleport`",
+            ),
+            (
+                "default_backend = \"farm\"\n",
+                "c.toml: default_backend = \"farm\" names no [[backend]]",
+            ),
+            (
+                "[[backend]]\nname=\"a\"\nkind=\"animatic\"\n[[backend]]\nname=\"a\"\nkind=\"animatic\"\n",
+                "c.toml: backend \"a\" is defined twice",
+            ),
+            (
+                "[engine]\nmax_attempts = \"x\"\n",
+                "c.toml: line 2, column 16: invalid type",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = Config::parse("c.toml", text).unwrap_err().to_string();
+            assert!(err.starts_with(want), "{text:?}\n got: {err}\nwant: {want}");
+            assert!(!err.contains('\n'), "one line: {err:?}");
+        }
+    }
+
+    #[test]
+    fn home_puts_everything_under_it() {
+        let p = Paths::resolve(Some(Path::new("/h"))).unwrap();
+        assert_eq!(p.config_file, Path::new("/h/config.toml"));
+        assert_eq!(p.data_dir, Path::new("/h/data"));
+        assert_eq!(p.log_dir, Path::new("/h/logs"));
+    }
+}

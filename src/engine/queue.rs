@@ -1,0 +1,275 @@
+//! Turning "render these shots" into persisted jobs: prompt compilation, seeds, backend checks,
+//! cache reuse and take-number reservation, all written in one transaction.
+
+use std::collections::BTreeMap;
+
+use super::{Clock, EngineError};
+use crate::backend::Registry;
+use crate::model::{
+    Cost, JobId, JobOut, JobRecord, JobState, Project, Recipe, Shot, Slate, Take, TakeId, take_code,
+};
+use crate::prompt;
+use crate::store::Store;
+
+/// What to render and how; `None` fields fall back to the shot's spec, then the project.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    pub takes: u32,
+    pub backend: Option<String>,
+    pub seed: Option<u64>,
+    pub size: Option<(u32, u32)>,
+    pub duration_s: Option<f64>,
+    pub fps: Option<u32>,
+    /// Render anew even when an identical take exists.
+    pub force: bool,
+}
+
+/// The jobs a render request produced.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub jobs: Vec<JobRecord>,
+    /// Jobs answered from the cache (already done).
+    pub cached: usize,
+    pub estimate: Cost,
+}
+
+/// A request for one take, before it becomes a job.
+struct Planned {
+    shot: usize,
+    recipe: Recipe,
+    parent: Option<TakeId>,
+}
+
+/// Largest seed handed out: Wan backends take seeds in `[0, 2^31 - 1]`.
+pub const MAX_SEED: u64 = 2_147_483_647;
+
+/// Queues `opts.takes` takes of each shot.
+pub fn queue_renders(
+    store: &Store,
+    registry: &Registry,
+    project: &Project,
+    shots: &[Shot],
+    opts: &RenderOptions,
+    clock: &dyn Clock,
+) -> Result<Batch, EngineError> {
+    let backend_name = opts
+        .backend
+        .clone()
+        .or_else(|| project.settings.backend.clone())
+        .unwrap_or_else(|| registry.default_name().to_string());
+    let backend = registry.get(&backend_name).map_err(EngineError::Invalid)?;
+    let mut planned = Vec::new();
+    for (i, shot) in shots.iter().enumerate() {
+        let r = shot.spec.resolve(&project.settings);
+        let (width, height) = opts.size.unwrap_or((r.width, r.height));
+        let fps = opts.fps.unwrap_or(r.fps);
+        let duration_s = opts.duration_s.unwrap_or(r.duration_s);
+        let compiled = prompt::compile(&shot.spec);
+        if compiled.prompt.is_empty() {
+            return Err(EngineError::Invalid(format!(
+                "shot {} has an empty prompt; give it an action or subject with `previs shot edit {} --action TEXT`",
+                shot.code, shot.code
+            )));
+        }
+        let base_seed = opts.seed.or(shot.spec.seed);
+        for t in 0..opts.takes.max(1) {
+            let seed = match base_seed {
+                Some(s) => s.saturating_add(u64::from(t)),
+                None => fastrand::u64(0..=MAX_SEED),
+            };
+            let recipe = Recipe {
+                prompt: compiled.prompt.clone(),
+                negative: compiled.negative.clone(),
+                seed,
+                backend: backend_name.clone(),
+                model: backend.model().to_string(),
+                width,
+                height,
+                fps,
+                duration_s,
+                frames: backend.frames(duration_s, fps),
+                style: (!shot.spec.style.is_empty()).then(|| shot.spec.style.clone()),
+                variant: BTreeMap::new(),
+                spec: shot.spec.clone(),
+                params: BTreeMap::new(),
+            };
+            backend
+                .check(&recipe)
+                .map_err(|e| EngineError::Invalid(format!("shot {}: {e}", shot.code)))?;
+            planned.push(Planned {
+                shot: i,
+                recipe,
+                parent: None,
+            });
+        }
+    }
+    commit(
+        store,
+        registry,
+        project,
+        shots.to_vec(),
+        planned,
+        opts.force,
+        clock,
+    )
+}
+
+/// Queues a re-roll of `take`: the same recipe with a new seed (or `seed`), or with an edited
+/// compiled prompt. The new take records `take` as its parent.
+pub fn queue_reroll(
+    store: &Store,
+    registry: &Registry,
+    project: &Project,
+    take: &Take,
+    seed: Option<u64>,
+    prompt_text: Option<String>,
+    clock: &dyn Clock,
+) -> Result<Batch, EngineError> {
+    let shot = store.shot(take.shot)?.ok_or_else(|| {
+        EngineError::Invalid(format!("the shot of take {} no longer exists", take.code))
+    })?;
+    let mut recipe = take.recipe.clone();
+    let backend = registry
+        .get(&recipe.backend)
+        .map_err(EngineError::Invalid)?;
+    recipe.model = backend.model().to_string();
+    if let Some(text) = prompt_text {
+        let text = text.trim().to_string();
+        if text.is_empty() {
+            return Err(EngineError::Invalid(
+                "--prompt is empty; give the edited prompt text".into(),
+            ));
+        }
+        recipe.prompt = text;
+    }
+    recipe.seed = seed.unwrap_or_else(|| {
+        loop {
+            let s = fastrand::u64(0..=MAX_SEED);
+            if s != take.recipe.seed {
+                break s;
+            }
+        }
+    });
+    backend
+        .check(&recipe)
+        .map_err(|e| EngineError::Invalid(format!("take {}: {e}", take.code)))?;
+    let planned = vec![Planned {
+        shot: 0,
+        recipe,
+        parent: Some(take.id),
+    }];
+    commit(
+        store,
+        registry,
+        project,
+        vec![shot],
+        planned,
+        seed.is_none(),
+        clock,
+    )
+}
+
+fn commit(
+    store: &Store,
+    registry: &Registry,
+    project: &Project,
+    mut shots: Vec<Shot>,
+    planned: Vec<Planned>,
+    force: bool,
+    clock: &dyn Clock,
+) -> Result<Batch, EngineError> {
+    let now = clock.now();
+    let first_id = store.next_ids("job", planned.len() as u64)?;
+    let mut batch = Batch {
+        estimate: Cost::zero(),
+        ..Batch::default()
+    };
+    let mut touched = vec![false; shots.len()];
+    let scenes = store.scenes(&project.name)?;
+    for (k, p) in planned.into_iter().enumerate() {
+        let id = JobId(first_id + k as u64);
+        let shot = &mut shots[p.shot];
+        let heading = scenes
+            .iter()
+            .find(|s| s.number == shot.scene)
+            .map(|s| s.heading.clone())
+            .unwrap_or_default();
+        let cached = if force {
+            None
+        } else {
+            store.cached_take(&p.recipe.cache_key())?
+        }
+        .filter(|t| t.shot == shot.id);
+        let (number, code) = match &cached {
+            Some(t) => (t.number, t.code.clone()),
+            None => {
+                let n = shot.next_take;
+                shot.next_take += 1;
+                touched[p.shot] = true;
+                let code = take_code(&shot.scene, &shot.code, n).map_err(|_| {
+                    EngineError::Invalid(format!(
+                        "shot {} has no usable code for a take name",
+                        shot.code
+                    ))
+                })?;
+                (n, code)
+            }
+        };
+        let backend = registry
+            .get(&p.recipe.backend)
+            .map_err(EngineError::Invalid)?;
+        if cached.is_none() {
+            let est = backend.estimate(&p.recipe);
+            batch.estimate.amount += est.amount;
+            batch.estimate.currency = est.currency;
+        }
+        let mut job = JobRecord {
+            id,
+            project: project.name.clone(),
+            shot: shot.id,
+            shot_code: shot.code.clone(),
+            take_number: number,
+            take_code: code.clone(),
+            slate: Slate {
+                project: project.name.clone(),
+                take_code: code,
+                shot_code: shot.code.clone(),
+                scene_heading: heading,
+                variant: p.recipe.variant_label(),
+            },
+            recipe: p.recipe,
+            parent: p.parent,
+            state: JobState::Queued,
+            attempts: 0,
+            not_before: None,
+            submission_key: uuid::Uuid::new_v4().to_string(),
+            last_error: None,
+            priority: i64::try_from(id.0).unwrap_or(i64::MAX),
+            created_at: now,
+            updated_at: now,
+            started_at: None,
+            finished_at: None,
+        };
+        if let Some(t) = cached {
+            job.apply(
+                JobOut::Finished {
+                    take: t.id,
+                    cache_hit: true,
+                },
+                now,
+                &crate::model::Backoff::default(),
+            )
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+            batch.cached += 1;
+        }
+        batch.jobs.push(job);
+    }
+    let changed: Vec<Shot> = shots
+        .into_iter()
+        .zip(touched)
+        .filter(|(_, t)| *t)
+        .map(|(s, _)| s)
+        .collect();
+    store.enqueue(&batch.jobs, &changed)?;
+    Ok(batch)
+}

@@ -1,0 +1,3 @@
+//! Media files: reading back what a take really is.
+
+pub mod probe;

@@ -1,0 +1,576 @@
+//! Reconciles a freshly parsed script with the scenes and shots already stored.
+//!
+//! Invariant: nothing with takes is ever dropped. A shot whose text is unchanged keeps its id,
+//! code, takes and the fields the user edited; a shot whose text was edited in place (same scene,
+//! same position among the unmatched) is updated; a stored shot that left the script is marked
+//! omitted when it has takes and removed otherwise. Scene numbers are locked once given: a new
+//! scene between 3 and 4 becomes 3A, as on a locked production script.
+
+use std::collections::{BTreeSet, HashMap};
+
+use thiserror::Error;
+
+use super::{ParsedScript, ParsedShot};
+use crate::model::{Millis, Scene, Shot, ShotId, shot_code};
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum MergeError {
+    #[error(
+        "{file}:{line}: scene number {number} is used twice (first at line {first}); give each scene its own number"
+    )]
+    DuplicateScene {
+        file: String,
+        line: u32,
+        number: String,
+        first: u32,
+    },
+    #[error(
+        "{file}:{line}: shot {code} is listed twice (first at line {first}); give each shot its own code"
+    )]
+    DuplicateShot {
+        file: String,
+        line: u32,
+        code: String,
+        first: u32,
+    },
+}
+
+/// What an import changes; applied by the store in one transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MergePlan {
+    /// The project's scenes after the import, in script order.
+    pub scenes: Vec<Scene>,
+    /// Shots to write: every shot of the script, new or updated, plus newly omitted ones.
+    pub shots: Vec<Shot>,
+    /// Shots to delete (they had no takes).
+    pub removed: Vec<ShotId>,
+    pub summary: MergeSummary,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MergeSummary {
+    pub scenes: usize,
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub omitted: usize,
+    pub removed: usize,
+}
+
+/// What is already stored for the project.
+pub struct Existing<'a> {
+    pub scenes: &'a [Scene],
+    pub shots: &'a [Shot],
+    /// Whether a shot has takes (or jobs that will make takes).
+    pub has_takes: &'a dyn Fn(ShotId) -> bool,
+}
+
+/// Plans the import of `parsed` into `project`. `full_spec`: the source carries every prompt
+/// field (CSV), so it replaces the stored spec; otherwise (Fountain) only the script's own
+/// fields (action, environment derived from the heading, dialogue, notes) are updated.
+pub fn plan(
+    project: &str,
+    file: &str,
+    parsed: &ParsedScript,
+    existing: &Existing<'_>,
+    full_spec: bool,
+    now: Millis,
+    next_id: &mut dyn FnMut() -> ShotId,
+) -> Result<MergePlan, MergeError> {
+    let scenes = number_scenes(file, parsed, existing.scenes)?;
+    let old_scenes: HashMap<&str, &Scene> = existing
+        .scenes
+        .iter()
+        .map(|s| (s.number.as_str(), s))
+        .collect();
+
+    // Pass 1: match parsed shots to stored shots by explicit code, then by unchanged text.
+    let mut matched: Vec<Option<usize>> = vec![None; count_shots(parsed)];
+    let mut used = vec![false; existing.shots.len()];
+    let flat: Vec<(usize, &ParsedShot)> = parsed
+        .scenes
+        .iter()
+        .enumerate()
+        .flat_map(|(si, s)| s.shots.iter().map(move |p| (si, p)))
+        .collect();
+    let mut seen_codes: HashMap<String, u32> = HashMap::new();
+    for (i, (_, p)) in flat.iter().enumerate() {
+        let Some(code) = &p.code else { continue };
+        let key = code.to_uppercase();
+        if let Some(first) = seen_codes.insert(key.clone(), p.line) {
+            return Err(MergeError::DuplicateShot {
+                file: file.to_string(),
+                line: p.line,
+                code: code.clone(),
+                first,
+            });
+        }
+        if let Some(j) = (0..existing.shots.len())
+            .find(|&j| !used[j] && existing.shots[j].code.eq_ignore_ascii_case(code))
+        {
+            used[j] = true;
+            matched[i] = Some(j);
+        }
+    }
+    for (i, (_, p)) in flat.iter().enumerate() {
+        if matched[i].is_some() || p.source_text.is_empty() || p.code.is_some() {
+            continue;
+        }
+        if let Some(j) = (0..existing.shots.len())
+            .find(|&j| !used[j] && existing.shots[j].source_text == p.source_text)
+        {
+            used[j] = true;
+            matched[i] = Some(j);
+        }
+    }
+    // Pass 2: an edited shot keeps its place: pair the leftovers of each scene in order.
+    for (i, (si, p)) in flat.iter().enumerate() {
+        if matched[i].is_some() || p.code.is_some() {
+            continue;
+        }
+        let number = &scenes[*si].number;
+        if let Some(j) = (0..existing.shots.len())
+            .find(|&j| !used[j] && !existing.shots[j].omitted && &existing.shots[j].scene == number)
+        {
+            used[j] = true;
+            matched[i] = Some(j);
+        }
+    }
+
+    // Codes taken by shots that stay (matched ones keep theirs unless they changed scene).
+    let mut taken: BTreeSet<String> = BTreeSet::new();
+    for (i, (si, p)) in flat.iter().enumerate() {
+        if let Some(code) = &p.code {
+            taken.insert(code.to_uppercase());
+        } else if let Some(j) = matched[i] {
+            if existing.shots[j].scene == scenes[*si].number {
+                taken.insert(existing.shots[j].code.to_uppercase());
+            }
+        }
+    }
+    for (j, s) in existing.shots.iter().enumerate() {
+        if !used[j] && (existing.has_takes)(s.id) {
+            taken.insert(s.code.to_uppercase());
+        }
+    }
+
+    let mut out = MergePlan {
+        scenes: scenes.clone(),
+        ..MergePlan::default()
+    };
+    let mut next_letter: HashMap<String, usize> = HashMap::new();
+    for (i, (si, p)) in flat.iter().enumerate() {
+        let scene = &scenes[*si];
+        let order = u32::try_from(i).unwrap_or(u32::MAX);
+        let keep_code = matched[i]
+            .map(|j| &existing.shots[j])
+            .filter(|old| old.scene == scene.number)
+            .map(|old| old.code.clone());
+        let code = match (&p.code, keep_code) {
+            (Some(c), _) => c.clone(),
+            (None, Some(c)) => c,
+            (None, None) => {
+                let n = next_letter.entry(scene.number.clone()).or_insert(0);
+                loop {
+                    let c = shot_code(&scene.number, *n);
+                    *n += 1;
+                    if taken.insert(c.to_uppercase()) {
+                        break c;
+                    }
+                }
+            }
+        };
+        match matched[i] {
+            Some(j) => {
+                let old = &existing.shots[j];
+                let mut shot = old.clone();
+                shot.code = code;
+                shot.scene = scene.number.clone();
+                shot.order = order;
+                shot.source_line = Some(p.line);
+                shot.source_text = p.source_text.clone();
+                shot.dialogue = p.dialogue.clone();
+                shot.notes = p.notes.clone();
+                shot.omitted = false;
+                if full_spec {
+                    shot.spec = p.spec.clone();
+                } else {
+                    shot.spec.action = p.spec.action.clone();
+                    let derived_before = old_scenes
+                        .get(old.scene.as_str())
+                        .map(|s| s.environment())
+                        .unwrap_or_default();
+                    if old.spec.environment.is_empty() || old.spec.environment == derived_before {
+                        shot.spec.environment = p.spec.environment.clone();
+                    }
+                }
+                if shot == *old {
+                    out.summary.unchanged += 1;
+                } else {
+                    shot.updated_at = now;
+                    out.summary.updated += 1;
+                }
+                out.shots.push(shot);
+            }
+            None => {
+                out.summary.added += 1;
+                out.shots.push(Shot {
+                    id: next_id(),
+                    project: project.to_string(),
+                    code,
+                    scene: scene.number.clone(),
+                    order,
+                    spec: p.spec.clone(),
+                    dialogue: p.dialogue.clone(),
+                    notes: p.notes.clone(),
+                    source_line: Some(p.line),
+                    source_text: p.source_text.clone(),
+                    circled: None,
+                    omitted: false,
+                    next_take: 1,
+                    created_at: now,
+                    updated_at: now,
+                });
+            }
+        }
+    }
+    for (j, s) in existing.shots.iter().enumerate() {
+        if used[j] {
+            continue;
+        }
+        if (existing.has_takes)(s.id) {
+            if !s.omitted {
+                let mut kept = s.clone();
+                kept.omitted = true;
+                kept.updated_at = now;
+                out.summary.omitted += 1;
+                out.shots.push(kept);
+            }
+        } else {
+            out.summary.removed += 1;
+            out.removed.push(s.id);
+        }
+    }
+    // Omitted scenes stay listed while they hold omitted shots, so their headings stay known.
+    for s in &out.shots {
+        if s.omitted && !out.scenes.iter().any(|sc| sc.number == s.scene) {
+            if let Some(old) = old_scenes.get(s.scene.as_str()) {
+                out.scenes.push((*old).clone());
+            }
+        }
+    }
+    out.summary.scenes = scenes.len();
+    Ok(out)
+}
+
+fn count_shots(parsed: &ParsedScript) -> usize {
+    parsed.scenes.iter().map(|s| s.shots.len()).sum()
+}
+
+/// Gives every parsed scene its number: the script's own, else the stored number of the scene
+/// with the same heading, else the next number after the previous scene (or that number with a
+/// letter when it is taken: 3A, 3B …).
+fn number_scenes(
+    file: &str,
+    parsed: &ParsedScript,
+    old: &[Scene],
+) -> Result<Vec<Scene>, MergeError> {
+    let mut numbers: Vec<Option<String>> = parsed.scenes.iter().map(|s| s.number.clone()).collect();
+    let mut used_old = vec![false; old.len()];
+    let explicit: BTreeSet<String> = numbers.iter().flatten().cloned().collect();
+    for (i, s) in parsed.scenes.iter().enumerate() {
+        if numbers[i].is_some() || s.heading.is_empty() {
+            continue;
+        }
+        if let Some(j) = (0..old.len()).find(|&j| {
+            !used_old[j] && old[j].heading == s.heading && !explicit.contains(&old[j].number)
+        }) {
+            used_old[j] = true;
+            numbers[i] = Some(old[j].number.clone());
+        }
+    }
+    let mut taken: BTreeSet<String> = numbers.iter().flatten().cloned().collect();
+    for (j, s) in old.iter().enumerate() {
+        if used_old[j] {
+            taken.insert(s.number.clone());
+        }
+    }
+    let mut prev: Option<String> = None;
+    for n in &mut numbers {
+        if n.is_none() {
+            let next = match prev.as_deref().and_then(|p| p.parse::<u64>().ok()) {
+                Some(p) => (p + 1).to_string(),
+                None if prev.is_none() => "1".to_string(),
+                None => String::new(),
+            };
+            let candidate = if !next.is_empty() && !taken.contains(&next) {
+                next
+            } else {
+                let base = prev.clone().unwrap_or_else(|| "0".to_string());
+                let mut k = 0;
+                loop {
+                    let c = format!("{base}{}", crate::model::shot_letter(k));
+                    k += 1;
+                    if !taken.contains(&c) {
+                        break c;
+                    }
+                }
+            };
+            taken.insert(candidate.clone());
+            *n = Some(candidate);
+        }
+        prev = n.clone();
+    }
+    let mut first_line: HashMap<String, u32> = HashMap::new();
+    let mut scenes = Vec::with_capacity(parsed.scenes.len());
+    for (s, n) in parsed.scenes.iter().zip(numbers) {
+        let number = n.unwrap_or_default();
+        if let Some(first) = first_line.insert(number.clone(), s.line) {
+            return Err(MergeError::DuplicateScene {
+                file: file.to_string(),
+                line: s.line,
+                number,
+                first,
+            });
+        }
+        scenes.push(Scene {
+            number,
+            heading: s.heading.clone(),
+            int_ext: s.int_ext,
+            location: s.location.clone(),
+            time_of_day: s.time_of_day.clone(),
+            line: s.line,
+            synopses: s.synopses.clone(),
+        });
+    }
+    Ok(scenes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ShotSpec;
+    use crate::script::ParsedScene;
+
+    fn scene(number: Option<&str>, heading: &str, actions: &[&str]) -> ParsedScene {
+        ParsedScene {
+            number: number.map(str::to_string),
+            heading: heading.to_string(),
+            line: 1,
+            shots: actions
+                .iter()
+                .enumerate()
+                .map(|(i, a)| ParsedShot {
+                    spec: ShotSpec {
+                        action: a.to_string(),
+                        ..ShotSpec::default()
+                    },
+                    line: 10 + i as u32,
+                    source_text: a.to_string(),
+                    ..ParsedShot::default()
+                })
+                .collect(),
+            ..ParsedScene::default()
+        }
+    }
+
+    fn import(
+        parsed: &ParsedScript,
+        scenes: &[Scene],
+        shots: &[Shot],
+        with_takes: &[u64],
+    ) -> MergePlan {
+        let mut id = 100;
+        let has = |s: ShotId| with_takes.contains(&s.0);
+        let existing = Existing {
+            scenes,
+            shots,
+            has_takes: &has,
+        };
+        plan("p", "s.fountain", parsed, &existing, false, 5, &mut || {
+            id += 1;
+            ShotId(id)
+        })
+        .unwrap()
+    }
+
+    fn codes(plan: &MergePlan) -> Vec<(String, String)> {
+        plan.shots
+            .iter()
+            .map(|s| (s.code.clone(), s.spec.action.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn first_import_numbers_scenes_and_letters_shots() {
+        let parsed = ParsedScript {
+            title_page: vec![],
+            scenes: vec![
+                scene(None, "EXT. ROAD - DAY", &["a", "b"]),
+                scene(Some("12"), "INT. CAR", &["c"]),
+                scene(None, "EXT. FIELD", &["d"]),
+            ],
+        };
+        let plan = import(&parsed, &[], &[], &[]);
+        let numbers: Vec<_> = plan.scenes.iter().map(|s| s.number.as_str()).collect();
+        assert_eq!(numbers, ["1", "12", "13"]);
+        assert_eq!(
+            codes(&plan),
+            [
+                ("1A".into(), "a".into()),
+                ("1B".into(), "b".into()),
+                ("12A".into(), "c".into()),
+                ("13A".into(), "d".into())
+            ]
+        );
+        assert_eq!(plan.summary.added, 4);
+    }
+
+    #[test]
+    fn reimport_keeps_unchanged_shots_and_numbers_inserted_scenes_with_letters() {
+        let v1 = ParsedScript {
+            title_page: vec![],
+            scenes: vec![
+                scene(None, "EXT. ROAD", &["a", "b"]),
+                scene(None, "INT. CAR", &["c"]),
+            ],
+        };
+        let first = import(&v1, &[], &[], &[]);
+        // A new scene between 1 and 2, a shot inserted before "b", and "c" edited.
+        let v2 = ParsedScript {
+            title_page: vec![],
+            scenes: vec![
+                scene(None, "EXT. ROAD", &["a", "new", "b"]),
+                scene(None, "EXT. BRIDGE", &["x"]),
+                scene(None, "INT. CAR", &["c, edited"]),
+            ],
+        };
+        let second = import(&v2, &first.scenes, &first.shots, &[]);
+        let numbers: Vec<_> = second.scenes.iter().map(|s| s.number.as_str()).collect();
+        assert_eq!(numbers, ["1", "1A", "2"]);
+        let ids = |p: &MergePlan, action: &str| {
+            p.shots.iter().find(|s| s.spec.action == action).unwrap().id
+        };
+        assert_eq!(ids(&second, "a"), ids(&first, "a"));
+        assert_eq!(ids(&second, "b"), ids(&first, "b"));
+        assert_eq!(ids(&second, "c, edited"), ids(&first, "c"));
+        assert_eq!(
+            codes(&second),
+            [
+                ("1A".into(), "a".into()),
+                ("1C".into(), "new".into()),
+                ("1B".into(), "b".into()),
+                ("1A-A".into(), "x".into()),
+                ("2A".into(), "c, edited".into()),
+            ]
+        );
+        assert_eq!(
+            second.summary,
+            MergeSummary {
+                scenes: 3,
+                added: 2,
+                updated: 2,
+                unchanged: 1,
+                omitted: 0,
+                removed: 0
+            }
+        );
+    }
+
+    #[test]
+    fn shots_that_left_the_script_are_omitted_when_they_have_takes() {
+        let v1 = ParsedScript {
+            title_page: vec![],
+            scenes: vec![
+                scene(None, "EXT. ROAD", &["a"]),
+                scene(None, "INT. CAR", &["b", "c"]),
+            ],
+        };
+        let first = import(&v1, &[], &[], &[]);
+        let b = first.shots[1].id;
+        let v2 = ParsedScript {
+            title_page: vec![],
+            scenes: vec![scene(None, "EXT. ROAD", &["a"])],
+        };
+        let second = import(&v2, &first.scenes, &first.shots, &[b.0]);
+        let omitted: Vec<_> = second
+            .shots
+            .iter()
+            .filter(|s| s.omitted)
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(omitted, [b]);
+        assert_eq!(second.removed, [first.shots[2].id]);
+        assert!(
+            second.scenes.iter().any(|s| s.heading == "INT. CAR"),
+            "scene of an omitted shot stays known"
+        );
+        // Back in the script: the omitted shot returns with its id.
+        let third = import(&v1, &second.scenes, &second.shots, &[b.0]);
+        assert_eq!(
+            third
+                .shots
+                .iter()
+                .find(|s| s.spec.action == "b")
+                .unwrap()
+                .id,
+            b
+        );
+        assert!(third.shots.iter().all(|s| !s.omitted));
+    }
+
+    #[test]
+    fn user_fields_survive_a_fountain_reimport() {
+        let v1 = ParsedScript {
+            title_page: vec![],
+            scenes: vec![scene(None, "EXT. ROAD", &["a"])],
+        };
+        let mut first = import(&v1, &[], &[], &[]);
+        first.shots[0].spec.lighting = "dusk".into();
+        first.shots[0].spec.camera.movement = "push in".into();
+        let second = import(&v1, &first.scenes, &first.shots, &[]);
+        assert_eq!(second.shots[0].spec.lighting, "dusk");
+        assert_eq!(second.shots[0].spec.camera.movement, "push in");
+        assert_eq!(second.summary.unchanged, 1);
+    }
+
+    #[test]
+    fn duplicate_numbers_and_codes_are_errors_with_lines() {
+        let mut a = scene(Some("5"), "EXT. A", &["x"]);
+        a.line = 3;
+        let mut b = scene(Some("5"), "EXT. B", &["y"]);
+        b.line = 9;
+        let parsed = ParsedScript {
+            title_page: vec![],
+            scenes: vec![a, b],
+        };
+        let has = |_: ShotId| false;
+        let existing = Existing {
+            scenes: &[],
+            shots: &[],
+            has_takes: &has,
+        };
+        let err = plan("p", "s.fountain", &parsed, &existing, false, 0, &mut || {
+            ShotId(1)
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "s.fountain:9: scene number 5 is used twice (first at line 3); give each scene its own number"
+        );
+
+        let mut c = scene(Some("1"), "", &["x", "y"]);
+        c.shots[0].code = Some("1A".into());
+        c.shots[1].code = Some("1a".into());
+        let parsed = ParsedScript {
+            title_page: vec![],
+            scenes: vec![c],
+        };
+        let err = plan("p", "s.csv", &parsed, &existing, true, 0, &mut || ShotId(1)).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("s.csv:11: shot 1a is listed twice (first at line 10)"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,118 @@
+//! Render jobs: queueing, transitions, and the one transaction that turns a finished job into a
+//! take.
+
+use sled::Transactional;
+use sled::transaction::ConflictableTransactionError as Abort;
+
+use super::{Result, Store, StoreError, be_u64, decode, encode};
+use crate::model::{JobId, JobRecord, Shot, Take, TakeId};
+
+impl Store {
+    /// Queues `jobs` and records the take numbers they reserved on their shots, atomically.
+    pub fn enqueue(&self, jobs: &[JobRecord], shots: &[Shot]) -> Result<()> {
+        let jobs_kv: Vec<([u8; 8], Vec<u8>)> = jobs
+            .iter()
+            .map(|j| Ok((j.id.0.to_be_bytes(), encode(j)?)))
+            .collect::<Result<_>>()?;
+        let shots_kv: Vec<([u8; 8], Vec<u8>)> = shots
+            .iter()
+            .map(|s| Ok((s.id.0.to_be_bytes(), encode(s)?)))
+            .collect::<Result<_>>()?;
+        (&self.jobs, &self.shots).transaction(|(tx_jobs, tx_shots)| {
+            for (k, v) in &jobs_kv {
+                tx_jobs.insert(&k[..], v.clone())?;
+            }
+            for (k, v) in &shots_kv {
+                tx_shots.insert(&k[..], v.clone())?;
+            }
+            Ok::<_, Abort<StoreError>>(())
+        })?;
+        self.flush()
+    }
+
+    pub fn job(&self, id: JobId) -> Result<Option<JobRecord>> {
+        let key = id.0.to_be_bytes();
+        self.jobs
+            .get(key)?
+            .map(|v| decode("jobs", &key, &v))
+            .transpose()
+    }
+
+    /// Every job in queue order (priority, then id).
+    pub fn jobs(&self) -> Result<Vec<JobRecord>> {
+        let mut out: Vec<JobRecord> = self
+            .jobs
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv?;
+                decode("jobs", &k, &v)
+            })
+            .collect::<Result<_>>()?;
+        out.sort_by_key(|j| (j.priority, j.id));
+        Ok(out)
+    }
+
+    /// Writes a job's new state and makes it durable before returning.
+    pub fn put_job(&self, job: &JobRecord) -> Result<()> {
+        self.jobs.insert(job.id.0.to_be_bytes(), encode(job)?)?;
+        self.flush()
+    }
+
+    /// Writes progress within a state; not flushed (losing it in a crash loses nothing).
+    pub fn put_job_progress(&self, job: &JobRecord) -> Result<()> {
+        self.jobs.insert(job.id.0.to_be_bytes(), encode(job)?)?;
+        Ok(())
+    }
+
+    /// Records a finished job: the job's `Done` state, its take (unless it reused one from the
+    /// cache) with the shot and code indexes and the cache entry, in one transaction, flushed.
+    pub fn finish_job(&self, job: &JobRecord, take: Option<&Take>) -> Result<()> {
+        let job_kv = (job.id.0.to_be_bytes(), encode(job)?);
+        let take_kv = take
+            .map(|t| Ok::<_, StoreError>((t, encode(t)?)))
+            .transpose()?;
+        (
+            &self.jobs,
+            &self.takes,
+            &self.takes_by_shot,
+            &self.take_codes,
+            &self.cache,
+        )
+            .transaction(|(jobs, takes, by_shot, codes, cache)| {
+                jobs.insert(&job_kv.0[..], job_kv.1.clone())?;
+                if let Some((t, v)) = &take_kv {
+                    let id = t.id.0.to_be_bytes();
+                    takes.insert(&id[..], v.clone())?;
+                    by_shot.insert(shot_take_key(t), &[][..])?;
+                    codes.insert(code_key(&t.project, &t.code), &id[..])?;
+                    cache.insert(t.recipe.cache_key().as_bytes(), &id[..])?;
+                }
+                Ok::<_, Abort<StoreError>>(())
+            })?;
+        self.flush()
+    }
+
+    /// The take an identical request already produced, if its file is still there.
+    pub fn cached_take(&self, cache_key: &str) -> Result<Option<Take>> {
+        let Some(id) = self.cache.get(cache_key.as_bytes())? else {
+            return Ok(None);
+        };
+        let Some(take) = self.take(TakeId(be_u64(&id)))? else {
+            return Ok(None);
+        };
+        Ok(self.dir.join(&take.file).is_file().then_some(take))
+    }
+}
+
+pub(super) fn shot_take_key(t: &Take) -> Vec<u8> {
+    let mut k = t.shot.0.to_be_bytes().to_vec();
+    k.extend_from_slice(&t.id.0.to_be_bytes());
+    k
+}
+
+pub(super) fn code_key(project: &str, code: &str) -> Vec<u8> {
+    let mut k = project.as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(code.to_ascii_uppercase().as_bytes());
+    k
+}

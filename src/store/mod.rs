@@ -1,0 +1,282 @@
+//! The store: the only module that touches sled, and the truth for every job transition.
+//!
+//! Invariants: values are JSON documents in typed trees; updates that span trees run in one sled
+//! transaction; every write that must survive a crash is flushed before the caller announces or
+//! acts on it; `meta/schema_version` says which layout the database has, and older layouts are
+//! migrated on open; media files are written to `tmp/` and renamed into `takes/` (see [`media`]).
+
+mod catalog;
+mod jobs;
+pub mod media;
+mod takes;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sled::Tree;
+use thiserror::Error;
+
+/// Layout version written by this build.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error(
+        "the store at {path} is in use by another previs process; stop it (e.g. a running `previs work`) or use another --home"
+    )]
+    Locked { path: String },
+    #[error("cannot open the store at {path}: {message}")]
+    Open { path: String, message: String },
+    #[error(
+        "the store at {path} has schema version {found}, newer than this previs understands ({supported}); upgrade previs"
+    )]
+    NewerSchema {
+        path: String,
+        found: u32,
+        supported: u32,
+    },
+    #[error("store entry {tree}/{key} is unreadable ({message}); restore the store from a backup")]
+    Corrupt {
+        tree: &'static str,
+        key: String,
+        message: String,
+    },
+    #[error("store write failed: {0}; check free disk space and permissions")]
+    Write(String),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        Self::Write(e.to_string())
+    }
+}
+
+impl From<sled::transaction::TransactionError<StoreError>> for StoreError {
+    fn from(e: sled::transaction::TransactionError<StoreError>) -> Self {
+        match e {
+            sled::transaction::TransactionError::Abort(e) => e,
+            sled::transaction::TransactionError::Storage(e) => e.into(),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A handle on the store; cheap to clone (sled trees are reference counted).
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    dir: PathBuf,
+    meta: Tree,
+    projects: Tree,
+    scenes: Tree,
+    shots: Tree,
+    takes: Tree,
+    takes_by_shot: Tree,
+    take_codes: Tree,
+    jobs: Tree,
+    cache: Tree,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `data_dir` (`db/` for sled, `takes/` and `tmp/` for media).
+    pub fn open(data_dir: &Path) -> Result<Self> {
+        let path = data_dir.display().to_string();
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let db = sled::Config::new()
+            .path(data_dir.join("db"))
+            .open()
+            .map_err(|e| {
+                let message = e.to_string();
+                if message.contains("could not acquire lock") {
+                    StoreError::Locked { path: path.clone() }
+                } else {
+                    StoreError::Open {
+                        path: path.clone(),
+                        message,
+                    }
+                }
+            })?;
+        let tree = |name: &str| db.open_tree(name).map_err(StoreError::from);
+        let store = Self {
+            meta: tree("meta")?,
+            projects: tree("projects")?,
+            scenes: tree("scenes")?,
+            shots: tree("shots")?,
+            takes: tree("takes")?,
+            takes_by_shot: tree("takes_by_shot")?,
+            take_codes: tree("take_codes")?,
+            jobs: tree("jobs")?,
+            cache: tree("cache")?,
+            dir: data_dir.to_path_buf(),
+            db,
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The data directory (takes and temporary files live under it).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Makes every write so far durable. Called before a transition is announced.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub fn schema_version(&self) -> Result<Option<u32>> {
+        Ok(self.meta.get("schema_version")?.map(|v| {
+            let mut b = [0u8; 4];
+            b.copy_from_slice(&v[..4.min(v.len())]);
+            u32::from_be_bytes(b)
+        }))
+    }
+
+    /// Brings an older layout up to [`SCHEMA_VERSION`]; refuses a newer one.
+    fn migrate(&self) -> Result<()> {
+        let found = self.schema_version()?;
+        match found {
+            None => {
+                self.meta
+                    .insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
+                self.flush()?;
+            }
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(StoreError::NewerSchema {
+                    path: self.dir.display().to_string(),
+                    found: v,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Some(v) => {
+                for step in v..SCHEMA_VERSION {
+                    self.migrate_from(step)?;
+                    self.meta
+                        .insert("schema_version", &(step + 1).to_be_bytes())?;
+                }
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The hook for future layout changes: turns a version-`from` store into `from + 1`.
+    fn migrate_from(&self, from: u32) -> Result<()> {
+        tracing::info!(from, to = from + 1, "migrating store");
+        Ok(())
+    }
+
+    /// Hands out increasing ids for `kind` (`job`, `take`, `shot`), starting at 1.
+    pub fn next_ids(&self, kind: &str, n: u64) -> Result<u64> {
+        let key = format!("next_id/{kind}");
+        let after = self.meta.update_and_fetch(&key, |old| {
+            let cur = old.map_or(1, |b| be_u64(b));
+            Some(cur.saturating_add(n).to_be_bytes().to_vec())
+        })?;
+        Ok(after.map_or(1, |b| be_u64(&b)).saturating_sub(n))
+    }
+
+    pub fn current_project(&self) -> Result<Option<String>> {
+        Ok(self
+            .meta
+            .get("current_project")?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    pub fn set_current_project(&self, name: &str) -> Result<()> {
+        self.meta.insert("current_project", name.as_bytes())?;
+        self.flush()
+    }
+
+    pub fn queue_paused(&self) -> Result<bool> {
+        Ok(self
+            .meta
+            .get("queue_paused")?
+            .is_some_and(|v| v.as_ref() == b"1"))
+    }
+
+    pub fn set_queue_paused(&self, paused: bool) -> Result<()> {
+        self.meta
+            .insert("queue_paused", if paused { b"1" } else { b"0" })?;
+        self.flush()
+    }
+}
+
+pub(crate) fn be_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    let n = b.len().min(8);
+    a[..n].copy_from_slice(&b[..n]);
+    u64::from_be_bytes(a)
+}
+
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Write(e.to_string()))
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        tree,
+        key: String::from_utf8_lossy(key).into_owned(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_version_is_written_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            assert_eq!(s.schema_version().unwrap(), Some(SCHEMA_VERSION));
+            s.meta
+                .insert("schema_version", &(SCHEMA_VERSION + 1).to_be_bytes())
+                .unwrap();
+            s.flush().unwrap();
+        }
+        let err = Store::open(dir.path()).err().unwrap();
+        assert!(
+            err.to_string()
+                .contains("newer than this previs understands"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_older_schema_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            s.meta
+                .insert("schema_version", &0u32.to_be_bytes())
+                .unwrap();
+            s.flush().unwrap();
+        }
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.schema_version().unwrap(), Some(SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn ids_increase_from_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.next_ids("job", 1).unwrap(), 1);
+        assert_eq!(s.next_ids("job", 3).unwrap(), 2);
+        assert_eq!(s.next_ids("job", 1).unwrap(), 5);
+        assert_eq!(s.next_ids("take", 1).unwrap(), 1);
+    }
+}
