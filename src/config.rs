@@ -246,7 +246,7 @@ mod tests {
             ),
             (
                 "[[backend]]\nname = \"a\"\nkind = \"teleport\"\n",
-                "c.toml: line 1, column 1: unknown variant `teleport`",
+                "c.toml: line 3, column 8: unknown variant `teleport`",
             ),
             (
                 "default_backend = \"farm\"\n",

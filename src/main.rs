@@ -7,7 +7,8 @@ fn main() {
     let code = match previs::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", previs::sanitize::line(&format!("{e:#}")));
+            // Every error of previs carries its own context; causes would only repeat it.
+            eprintln!("error: {}", previs::sanitize::line(&e.to_string()));
             1
         }
     };

@@ -16,8 +16,11 @@ pub struct Cli {
     /// Print listings as one JSON document.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Build a demo project (Chinese and English shots, built-in animatic backend) and render it.
+    #[arg(long)]
+    pub demo: bool,
     #[command(subcommand)]
-    pub cmd: Cmd,
+    pub cmd: Option<Cmd>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -30,9 +33,9 @@ pub enum Cmd {
     Shots(ShotsArgs),
     /// Add, edit or remove a shot.
     #[command(subcommand)]
-    Shot(ShotCmd),
+    Shot(Box<ShotCmd>),
     /// Queue takes of shots (and with --wait, render them now).
-    Render(RenderArgs),
+    Render(Box<RenderArgs>),
     /// Queue a new take from an existing one: a new seed, or an edited prompt.
     Reroll(RerollArgs),
     /// Jobs and their states.

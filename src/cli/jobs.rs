@@ -217,7 +217,7 @@ pub fn queue(ctx: &Ctx, a: &QueueArgs) -> Result<i32> {
             vec![
                 v.id.to_string(),
                 v.take.clone(),
-                v.state.clone(),
+                state_label(&v.state).to_string(),
                 if v.state == "remote" || v.state == "downloading" {
                     format!("{:>3.0}%", v.progress * 100.0)
                 } else {
@@ -353,6 +353,15 @@ fn run_engine(ctx: &Ctx, opts: RunOptions) -> Result<RunSummary> {
         let _ = printer.await;
         summary.map_err(anyhow::Error::from)
     })
+}
+
+/// The word people read for a state: `remote` means the backend is rendering it.
+fn state_label(state: &str) -> &str {
+    if state == "remote" {
+        "rendering"
+    } else {
+        state
+    }
 }
 
 /// Prints engine events on stderr: a line per state change and per finished take; progress as

@@ -4,6 +4,7 @@
 //! and one-line `error: …` messages; exit code 0 on success, 1 on failure, 2 on usage errors.
 
 mod args;
+mod demo;
 mod jobs;
 mod output;
 mod shots;
@@ -33,8 +34,8 @@ impl Ctx {
     pub fn open(home: Option<PathBuf>, project: Option<String>, json: bool) -> Result<Self> {
         let paths = Paths::resolve(home.as_deref())?;
         crate::logging::init(&paths.log_dir);
-        let config = Config::load(&paths.config_file)?;
         let store = Store::open(&paths.data_dir)?;
+        let config = Config::load(&paths.config_file)?;
         let registry = Registry::from_config(&config);
         Ok(Self {
             paths,
@@ -88,13 +89,21 @@ impl Ctx {
 
 /// Runs one parsed command line; the result decides the exit code.
 pub fn run(cli: Cli) -> Result<i32> {
+    if cli.demo {
+        return demo::run(cli.home, cli.json);
+    }
+    let Some(cmd) = cli.cmd else {
+        bail!(
+            "the full-screen workstation is not part of this build yet; `previs --help` lists the commands, `previs --demo` renders a demo project"
+        );
+    };
     let ctx = Ctx::open(cli.home, cli.project, cli.json)?;
-    match cli.cmd {
+    match cmd {
         Cmd::Init(a) => shots::init(&ctx, a),
         Cmd::Import { file } => shots::import(&ctx, &file),
         Cmd::Shots(a) => shots::list(&ctx, &a),
-        Cmd::Shot(a) => shots::shot(&ctx, a),
-        Cmd::Render(a) => jobs::render(&ctx, a),
+        Cmd::Shot(a) => shots::shot(&ctx, *a),
+        Cmd::Render(a) => jobs::render(&ctx, *a),
         Cmd::Reroll(a) => jobs::reroll(&ctx, a),
         Cmd::Queue(a) => jobs::queue(&ctx, &a),
         Cmd::Work { until_idle } => jobs::work(&ctx, until_idle),

@@ -45,13 +45,9 @@ pub fn clip(s: &str, max: usize) -> String {
     out
 }
 
-/// Prints rows under headers; the last column takes what is left of 100 columns (or the
-/// terminal's `COLUMNS`).
+/// Prints rows under headers. Columns are cut at 40 terminal columns, except the last, which is
+/// printed whole (it holds paths and messages people copy).
 pub fn table(headers: &[&str], rows: &[Vec<String>]) {
-    let total: usize = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(100);
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|r| r.iter().map(|c| line(c)).collect())
@@ -63,13 +59,11 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
             widths[i] = widths[i].max(width(c).min(40));
         }
     }
-    let used: usize = widths[..n - 1].iter().map(|w| w + 2).sum();
-    let last = total.saturating_sub(used).max(12);
     let print = |cells: &[String]| {
         let mut s = String::new();
         for (i, c) in cells.iter().enumerate() {
             if i + 1 == n {
-                s.push_str(&clip(c, last));
+                s.push_str(c);
             } else {
                 let c = clip(c, widths[i]);
                 s.push_str(&c);

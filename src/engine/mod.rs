@@ -128,6 +128,9 @@ pub struct RunSummary {
     pub unconfirmed: usize,
 }
 
+/// What a job's task returns.
+type TaskOutput = (JobId, Result<Finished, Failure>);
+
 struct Running {
     token: CancellationToken,
     backend: Arc<dyn Backend>,
@@ -149,7 +152,7 @@ pub struct Engine {
     /// Current records of running jobs.
     live: HashMap<JobId, JobRecord>,
     running: HashMap<JobId, Running>,
-    tasks: JoinSet<(JobId, Result<Finished, Failure>)>,
+    tasks: JoinSet<TaskOutput>,
     task_jobs: HashMap<tokio::task::Id, JobId>,
     dirty: BTreeSet<JobId>,
     user_canceled: BTreeSet<JobId>,
@@ -389,7 +392,7 @@ impl Engine {
 
     async fn on_task_end(
         &mut self,
-        res: Result<(tokio::task::Id, (JobId, Result<Finished, Failure>)), tokio::task::JoinError>,
+        res: Result<(tokio::task::Id, TaskOutput), tokio::task::JoinError>,
     ) -> Result<(), EngineError> {
         let (id, result) = match res {
             Ok((task, (id, r))) => {

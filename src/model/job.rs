@@ -604,15 +604,22 @@ mod tests {
     }
 
     #[test]
-    fn job_record_json_is_flat_with_a_state_tag() {
+    fn job_record_json_roundtrips_with_a_tagged_state() {
         let mut j = job();
+        j.state = JobState::Failed {
+            reason: "x".into(),
+            attempts: 3,
+        };
+        let v = serde_json::to_value(&j).unwrap();
+        assert_eq!(v["state"]["kind"], "failed");
+        assert_eq!(v["state"]["attempts"], 3);
+        assert_eq!(serde_json::from_value::<JobRecord>(v).unwrap(), j);
         j.state = JobState::Remote {
             remote_id: "abc".into(),
             progress: 0.5,
         };
         let v = serde_json::to_value(&j).unwrap();
-        assert_eq!(v["state"], "remote");
-        assert_eq!(v["remote_id"], "abc");
+        assert_eq!(v["state"]["remote_id"], "abc");
         let back: JobRecord = serde_json::from_value(v).unwrap();
         assert_eq!(back, j);
     }

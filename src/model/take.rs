@@ -179,7 +179,8 @@ mod tests {
         let key = base.cache_key();
         assert_eq!(key.len(), 64);
         assert_eq!(key, recipe().cache_key(), "deterministic");
-        let changes: Vec<Box<dyn Fn(&mut Recipe)>> = vec![
+        type Change = Box<dyn Fn(&mut Recipe)>;
+        let changes: Vec<Change> = vec![
             Box::new(|r| r.prompt.push('!')),
             Box::new(|r| r.negative = "blur".into()),
             Box::new(|r| r.seed = 8),

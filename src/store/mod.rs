@@ -178,7 +178,7 @@ impl Store {
     pub fn next_ids(&self, kind: &str, n: u64) -> Result<u64> {
         let key = format!("next_id/{kind}");
         let after = self.meta.update_and_fetch(&key, |old| {
-            let cur = old.map_or(1, |b| be_u64(b));
+            let cur = old.map_or(1, be_u64);
             Some(cur.saturating_add(n).to_be_bytes().to_vec())
         })?;
         Ok(after.map_or(1, |b| be_u64(&b)).saturating_sub(n))

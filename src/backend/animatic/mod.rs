@@ -38,7 +38,12 @@ impl Animatic {
             frames: r.frames,
             seed: r.seed,
             camera: CameraMove::parse(&r.spec.camera.movement),
-            lighting: format!("{} {}", r.spec.lighting, r.spec.environment),
+            // The lighting decides the palette; without one, the time of day of the scene does.
+            lighting: if r.spec.lighting.trim().is_empty() {
+                r.spec.environment.clone()
+            } else {
+                r.spec.lighting.clone()
+            },
             prompt: r.prompt.clone(),
             slate: job.slate.clone(),
         }

@@ -1,0 +1,63 @@
+//! `previs --demo`: a demo project from `fixtures/demo` (a shot list in Chinese and English with
+//! a variety of camera moves and lighting), rendered with the built-in animatic backend so a
+//! newcomer sees the whole flow, with live progress, on any machine.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use super::args::{RenderArgs, ShotsArgs};
+use super::{Ctx, jobs, shots, takes};
+use crate::engine::{Clock, SystemClock};
+use crate::model::Project;
+
+const SHOTS: &str = include_str!("../../fixtures/demo/shots.csv");
+
+/// Listings print as tables: the demo is for people (`--json` is ignored).
+pub fn run(home: Option<PathBuf>, _json: bool) -> Result<i32> {
+    let home = home.unwrap_or_else(|| std::env::temp_dir().join("previs-demo"));
+    eprintln!(
+        "demo home: {} (pass --home DIR to keep it elsewhere)",
+        home.display()
+    );
+    let ctx = Ctx::open(Some(home.clone()), Some("demo".to_string()), false)?;
+    if ctx.store.project("demo")?.is_none() {
+        let mut project = Project::new("demo", SystemClock.now())?;
+        project.settings.duration_s = 3.0;
+        ctx.store.create_project(&project)?;
+    }
+    ctx.store.set_current_project("demo")?;
+    let list = home.join("demo-shots.csv");
+    std::fs::write(&list, SHOTS).map_err(|e| anyhow::anyhow!("writing {}: {e}", list.display()))?;
+    shots::import(&ctx, &list)?;
+    {
+        shots::list(
+            &ctx,
+            &ShotsArgs {
+                csv: false,
+                all: false,
+            },
+        )?;
+    }
+    let render = RenderArgs {
+        shots: vec![],
+        all: true,
+        takes: 1,
+        backend: None,
+        seed: None,
+        size: None,
+        duration: None,
+        fps: None,
+        force: false,
+        wait: true,
+    };
+    let code = jobs::render(&ctx, render)?;
+    {
+        takes::list(&ctx, None)?;
+        eprintln!(
+            "play a take with `mpv PATH`; explore with `previs --home {} takes`, `reroll`, `circle`",
+            home.display()
+        );
+    }
+    Ok(code)
+}

@@ -1,0 +1,271 @@
+//! Scene headings: taking one apart into int/ext, location and time of day (shared with the
+//! `heading` column of CSV shot lists), recognising a Fountain heading line, and reading its
+//! `#12A#` scene number.
+//!
+//! Invariant: taking a heading apart never fails and keeps the heading as given (trimmed) next
+//! to its parts; only a malformed scene number is an error.
+
+use super::{strip_emphasis, syntax};
+use crate::model::{IntExt, Scene};
+use crate::script::{ParsedScene, ScriptError};
+
+/// A scene heading taken apart: `INT. KITCHEN - NIGHT` → interior, `KITCHEN`, `NIGHT`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Heading {
+    /// The heading as given, trimmed.
+    pub text: String,
+    pub int_ext: Option<IntExt>,
+    pub location: String,
+    pub time_of_day: Option<String>,
+}
+
+impl Heading {
+    /// The environment words a shot of this scene inherits: `interior, kitchen, night`
+    /// (the rule of [`Scene::environment`]).
+    pub fn environment(&self) -> String {
+        Scene {
+            number: String::new(),
+            heading: self.text.clone(),
+            int_ext: self.int_ext,
+            location: self.location.clone(),
+            time_of_day: self.time_of_day.clone(),
+            line: 0,
+            synopses: Vec::new(),
+        }
+        .environment()
+    }
+}
+
+/// Takes a scene heading apart; shared by Fountain and the `heading` column of CSV shot lists.
+///
+/// English: `INT`, `EXT`, `EST`, `INT./EXT`, `INT/EXT`, `I/E` (followed by `.` or a space), then
+/// the location, and the time of day after the last ` - ` (or ` – `, ` — `). Chinese: the words
+/// 内/外/内景/外景/内外 and 日/夜/晨/黄昏/傍晚/清晨/黎明/白天/夜晚 (and a few more times of
+/// day) at either end of the heading, in any order: `夜 小巷`, `日 外 小巷`, `内景 客厅 夜`.
+/// What is left is the location. Nothing here fails: an unusual heading is all location.
+pub fn parse_heading(text: &str) -> Heading {
+    let text = text.trim();
+    let (mut int_ext, rest) = match heading_prefix(text) {
+        Some((ie, rest)) => (Some(ie), rest),
+        None => (None, text),
+    };
+    let mut time_of_day = None;
+    let mut rest = rest.trim();
+    let dash = [" - ", " – ", " — "]
+        .iter()
+        .filter_map(|sep| rest.rfind(sep).map(|p| (p, sep.len())))
+        .max_by_key(|(p, _)| *p);
+    if let Some((p, len)) = dash {
+        let time = rest[p + len..].trim();
+        if !time.is_empty() {
+            time_of_day = Some(time.to_string());
+            rest = rest[..p].trim();
+        }
+    }
+    /// Takes `word` as the int/ext or the time of day if it is one and that part is still unset.
+    fn take(word: &str, int_ext: &mut Option<IntExt>, time: &mut Option<String>) -> bool {
+        if int_ext.is_none() {
+            if let Some(ie) = zh_int_ext(word) {
+                *int_ext = Some(ie);
+                return true;
+            }
+        }
+        if time.is_none() && ZH_TIMES.contains(&word) {
+            *time = Some(word.to_string());
+            return true;
+        }
+        false
+    }
+    let mut words: Vec<&str> = rest.split_whitespace().collect();
+    while let Some(first) = words.first() {
+        if !take(first, &mut int_ext, &mut time_of_day) {
+            break;
+        }
+        words.remove(0);
+    }
+    while let Some(last) = words.last() {
+        if !take(last, &mut int_ext, &mut time_of_day) {
+            break;
+        }
+        words.pop();
+    }
+    let location = if words.len() == rest.split_whitespace().count() {
+        rest.to_string()
+    } else {
+        words.join(" ")
+    };
+    Heading {
+        text: text.to_string(),
+        int_ext,
+        location,
+        time_of_day,
+    }
+}
+
+/// Times of day a Chinese heading names at its start or end.
+const ZH_TIMES: &[&str] = &[
+    "日", "夜", "晨", "黄昏", "傍晚", "清晨", "黎明", "白天", "夜晚", "凌晨", "深夜", "早晨",
+    "上午", "中午", "下午", "晚上",
+];
+
+fn zh_int_ext(word: &str) -> Option<IntExt> {
+    match word {
+        "内" | "内景" => Some(IntExt::Int),
+        "外" | "外景" => Some(IntExt::Ext),
+        "内外" | "内外景" | "内/外" | "内/外景" => Some(IntExt::IntExt),
+        _ => None,
+    }
+}
+
+/// The int/ext prefix of an English scene heading and the text after it.
+pub(super) fn heading_prefix(text: &str) -> Option<(IntExt, &str)> {
+    const PREFIXES: [(&str, IntExt); 6] = [
+        ("INT./EXT", IntExt::IntExt),
+        ("INT/EXT", IntExt::IntExt),
+        ("I/E", IntExt::IntExt),
+        ("INT", IntExt::Int),
+        ("EXT", IntExt::Ext),
+        ("EST", IntExt::Est),
+    ];
+    PREFIXES.iter().find_map(|(prefix, ie)| {
+        let head = text.get(..prefix.len())?;
+        if !head.eq_ignore_ascii_case(prefix) {
+            return None;
+        }
+        let rest = &text[prefix.len()..];
+        let rest = rest.strip_prefix('.').or_else(|| rest.strip_prefix(' '))?;
+        Some((*ie, rest.trim_start()))
+    })
+}
+
+/// `.夜 小巷`, `.FLASHBACK`: one period followed by a letter or digit of any script.
+pub(super) fn is_forced_heading(t: &str) -> bool {
+    t.strip_prefix('.')
+        .and_then(|rest| rest.chars().next())
+        .is_some_and(char::is_alphanumeric)
+}
+
+/// A heading line (`t` trimmed) to a scene: drops the forcing `.`, takes the `#12A#` scene
+/// number off the end, strips emphasis and takes the heading apart.
+pub(super) fn scene_heading(
+    file: &str,
+    no: u32,
+    t: &str,
+    forced: bool,
+) -> Result<ParsedScene, ScriptError> {
+    let mut text = if forced { &t[1..] } else { t };
+    let mut number = None;
+    if let Some(body) = text.strip_suffix('#') {
+        if let Some(p) = body.rfind('#') {
+            let candidate = &body[p + 1..];
+            let valid = !candidate.is_empty()
+                && candidate
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'));
+            if !valid {
+                return Err(syntax(
+                    file,
+                    no,
+                    format!(
+                        "invalid scene number '#{candidate}#': use only letters, digits, '-' and '.' (e.g. #12A#)"
+                    ),
+                ));
+            }
+            number = Some(candidate.to_string());
+            text = body[..p].trim_end();
+        }
+    }
+    let heading = parse_heading(&strip_emphasis(text));
+    Ok(ParsedScene {
+        number,
+        heading: heading.text,
+        int_ext: heading.int_ext,
+        location: heading.location,
+        time_of_day: heading.time_of_day,
+        line: no,
+        synopses: Vec::new(),
+        shots: Vec::new(),
+    })
+}
+
+/// The environment a shot inherits from the heading of `scene` (see [`Heading::environment`]).
+pub fn scene_environment(scene: &ParsedScene) -> String {
+    Heading {
+        text: scene.heading.clone(),
+        int_ext: scene.int_ext,
+        location: scene.location.clone(),
+        time_of_day: scene.time_of_day.clone(),
+    }
+    .environment()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headings_come_apart_in_english_and_chinese() {
+        use IntExt::{Est, Ext, Int};
+        let both = IntExt::IntExt;
+        let cases: &[(&str, Option<IntExt>, &str, Option<&str>)] = &[
+            ("INT. KITCHEN - NIGHT", Some(Int), "KITCHEN", Some("NIGHT")),
+            (
+                "EXT. BRICK'S PATIO - DAY",
+                Some(Ext),
+                "BRICK'S PATIO",
+                Some("DAY"),
+            ),
+            ("int. kitchen - night", Some(Int), "kitchen", Some("night")),
+            (
+                "EST. CITY SKYLINE – DUSK",
+                Some(Est),
+                "CITY SKYLINE",
+                Some("DUSK"),
+            ),
+            (
+                "INT./EXT. CAR — MOMENTS LATER",
+                Some(both),
+                "CAR",
+                Some("MOMENTS LATER"),
+            ),
+            (
+                "INT/EXT CAR - CONTINUOUS",
+                Some(both),
+                "CAR",
+                Some("CONTINUOUS"),
+            ),
+            ("I/E. CAR - DAY", Some(both), "CAR", Some("DAY")),
+            ("INT HOUSE - LATER", Some(Int), "HOUSE", Some("LATER")),
+            ("EXT.STREET", Some(Ext), "STREET", None),
+            (
+                "INT. HOUSE - KITCHEN - NIGHT",
+                Some(Int),
+                "HOUSE - KITCHEN",
+                Some("NIGHT"),
+            ),
+            ("INTERIOR DESIGN", None, "INTERIOR DESIGN", None),
+            ("FLASHBACK", None, "FLASHBACK", None),
+            ("夜 小巷", None, "小巷", Some("夜")),
+            ("日 外 小巷", Some(Ext), "小巷", Some("日")),
+            ("内景 客厅 夜", Some(Int), "客厅", Some("夜")),
+            ("外景 天台 - 黄昏", Some(Ext), "天台", Some("黄昏")),
+            ("内外 出租车 清晨", Some(both), "出租车", Some("清晨")),
+            ("夜 老街 菜市场", None, "老街 菜市场", Some("夜")),
+            ("夜", None, "", Some("夜")),
+        ];
+        for (text, ie, location, time) in cases {
+            let h = parse_heading(text);
+            assert_eq!(
+                (h.int_ext, h.location.as_str(), h.time_of_day.as_deref()),
+                (*ie, *location, *time),
+                "{text:?}"
+            );
+            assert_eq!(h.text, *text);
+        }
+        assert_eq!(
+            parse_heading("INT. KITCHEN - NIGHT").environment(),
+            "interior, kitchen, night"
+        );
+        assert_eq!(parse_heading("夜 小巷").environment(), "小巷, 夜");
+    }
+}

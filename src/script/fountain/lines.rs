@@ -1,0 +1,249 @@
+//! The passes over lines that come before elements are recognised: line endings and binary
+//! content, boneyard (`/* … */`), notes (`[[ … ]]`) and the title page.
+//!
+//! Invariant: every `Line` keeps the number of the line of the file where it starts, however
+//! boneyard and notes joined or removed lines; besides tabs becoming four spaces, only boneyard
+//! and notes leave the text, and every note that holds text is kept in `Line::notes`.
+
+use super::elements::is_transition;
+use super::emphasis::strip_emphasis;
+use super::syntax;
+use crate::script::ScriptError;
+
+/// A line after boneyard and notes are taken out. A boneyard or note spanning lines joins the
+/// text before it and the text after it into one line, numbered where it started.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Line {
+    pub(super) no: u32,
+    pub(super) text: String,
+    /// Notes that stood on this line (or on note-only lines right after it).
+    pub(super) notes: Vec<String>,
+}
+
+impl Line {
+    pub(super) fn is_blank(&self) -> bool {
+        self.text.trim().is_empty()
+    }
+
+    /// Exactly two spaces: the spec's way to keep an empty line inside dialogue or a paragraph.
+    pub(super) fn is_soft(&self) -> bool {
+        self.text == "  "
+    }
+}
+
+fn line_no(index: usize) -> u32 {
+    u32::try_from(index + 1).unwrap_or(u32::MAX)
+}
+
+/// Splits on CRLF, LF and lone CR; refuses binary content; tabs become four spaces.
+pub(super) fn split_lines(file: &str, text: &str) -> Result<Vec<Line>, ScriptError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut out = Vec::new();
+    for (index, raw) in text.split('\n').enumerate() {
+        let bad = raw
+            .chars()
+            .find(|c| c.is_control() && !matches!(c, '\t' | '\u{c}'));
+        if let Some(c) = bad {
+            let what = if c == '\0' {
+                "a NUL byte".to_string()
+            } else {
+                format!("control character U+{:04X}", u32::from(c))
+            };
+            return Err(syntax(
+                file,
+                line_no(index),
+                format!(
+                    "binary content ({what}); a Fountain script is plain UTF-8 text: check that this is the right file"
+                ),
+            ));
+        }
+        out.push(Line {
+            no: line_no(index),
+            text: raw.replace('\t', "    "),
+            notes: Vec::new(),
+        });
+    }
+    Ok(out)
+}
+
+/// Removes `/* … */` anywhere, across lines and blank lines. The text before and after a
+/// boneyard joins into one line: a line emptied this way is blank, as if the hidden text had
+/// never been typed (the spec's own example relies on it).
+pub(super) fn take_out_boneyard(file: &str, lines: Vec<Line>) -> Result<Vec<Line>, ScriptError> {
+    let mut out = Vec::with_capacity(lines.len());
+    // While inside a boneyard: the logical line so far and the line of its `/*`.
+    let mut open: Option<(Line, u32)> = None;
+    for line in lines {
+        let (mut kept, mut opened) = match open.take() {
+            Some((kept, at)) => (kept, Some(at)),
+            None => (
+                Line {
+                    no: line.no,
+                    ..Line::default()
+                },
+                None,
+            ),
+        };
+        let mut rest = line.text.as_str();
+        loop {
+            if opened.is_some() {
+                let Some(p) = rest.find("*/") else { break };
+                rest = &rest[p + 2..];
+                opened = None;
+            } else if let Some(p) = rest.find("/*") {
+                kept.text.push_str(&rest[..p]);
+                rest = &rest[p + 2..];
+                opened = Some(line.no);
+            } else {
+                kept.text.push_str(rest);
+                break;
+            }
+        }
+        match opened {
+            Some(at) => open = Some((kept, at)),
+            None => out.push(kept),
+        }
+    }
+    if let Some((_, at)) = open {
+        return Err(syntax(
+            file,
+            at,
+            "unterminated boneyard: '/*' has no closing '*/'; add '*/' where the hidden text ends",
+        ));
+    }
+    Ok(out)
+}
+
+/// Moves `[[ … ]]` out of the text into `Line::notes`. A note may span lines but not a blank
+/// line (two spaces keep an empty line inside it). A line that held only notes disappears and
+/// its notes go to the line before it, or, after a blank line, stand alone on a blank line.
+pub(super) fn take_out_notes(file: &str, lines: Vec<Line>) -> Result<Vec<Line>, ScriptError> {
+    let mut out: Vec<Line> = Vec::with_capacity(lines.len());
+    // While inside a note: the logical line so far, the note so far, the line of its `[[`.
+    let mut open: Option<(Line, String, u32)> = None;
+    let mut had_note = false;
+    for line in lines {
+        let (mut kept, mut note, mut opened) = match open.take() {
+            Some((kept, mut note, at)) => {
+                if line.is_blank() && !line.is_soft() {
+                    return Err(unterminated_note(file, at));
+                }
+                note.push('\n');
+                (kept, note, Some(at))
+            }
+            None => {
+                had_note = false;
+                (
+                    Line {
+                        no: line.no,
+                        ..Line::default()
+                    },
+                    String::new(),
+                    None,
+                )
+            }
+        };
+        let mut rest = line.text.as_str();
+        loop {
+            if opened.is_some() {
+                let Some(p) = rest.find("]]") else {
+                    note.push_str(rest);
+                    break;
+                };
+                note.push_str(&rest[..p]);
+                rest = &rest[p + 2..];
+                opened = None;
+                let text = clean_note(&note);
+                if !text.is_empty() {
+                    kept.notes.push(text);
+                }
+                note.clear();
+            } else if let Some(p) = rest.find("[[") {
+                kept.text.push_str(&rest[..p]);
+                rest = &rest[p + 2..];
+                opened = Some(line.no);
+                had_note = true;
+            } else {
+                kept.text.push_str(rest);
+                break;
+            }
+        }
+        if let Some(at) = opened {
+            open = Some((kept, note, at));
+            continue;
+        }
+        if had_note && kept.is_blank() {
+            match out.last_mut() {
+                Some(prev) if !prev.is_blank() => prev.notes.append(&mut kept.notes),
+                _ => out.push(Line {
+                    text: String::new(),
+                    ..kept
+                }),
+            }
+        } else {
+            out.push(kept);
+        }
+    }
+    if let Some((_, _, at)) = open {
+        return Err(unterminated_note(file, at));
+    }
+    Ok(out)
+}
+
+fn unterminated_note(file: &str, line: u32) -> ScriptError {
+    syntax(
+        file,
+        line,
+        "unterminated note: '[[' has no closing ']]' before the next blank line; close it with ']]' (two spaces keep an empty line inside a note)",
+    )
+}
+
+fn clean_note(note: &str) -> String {
+    let lines: Vec<String> = note.lines().map(|l| strip_emphasis(l.trim())).collect();
+    lines.join("\n").trim().to_string()
+}
+
+/// `Key: value` lines at the top, values inline or indented below, up to the first blank line.
+/// Returns the pairs and the index of the first line after the title page.
+pub(super) fn title_page(lines: &[Line]) -> (Vec<(String, String)>, usize) {
+    let Some(first) = lines.iter().position(|l| !l.is_blank()) else {
+        return (Vec::new(), 0);
+    };
+    if title_key(&lines[first].text).is_none() {
+        return (Vec::new(), 0);
+    }
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut i = first;
+    while let Some(line) = lines.get(i).filter(|l| !l.is_blank()) {
+        match title_key(&line.text) {
+            Some((key, value)) => pairs.push((key.to_string(), strip_emphasis(value))),
+            None => {
+                if let Some((_, value)) = pairs.last_mut() {
+                    if !value.is_empty() {
+                        value.push('\n');
+                    }
+                    value.push_str(&strip_emphasis(line.text.trim()));
+                }
+            }
+        }
+        i += 1;
+    }
+    (pairs, i)
+}
+
+/// `Draft date: 1 May` → (`Draft date`, `1 May`). Keys start with a letter, hold letters, digits,
+/// spaces, `-` and `_`, and are not indented (indented lines continue the previous value).
+fn title_key(text: &str) -> Option<(&str, &str)> {
+    if text.starts_with(char::is_whitespace) || is_transition(text.trim()) {
+        return None;
+    }
+    let (key, value) = text.split_once(':')?;
+    let key = key.trim_end();
+    let ok = key.chars().next().is_some_and(char::is_alphabetic)
+        && key.chars().count() <= 40
+        && key
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'));
+    ok.then(|| (key, value.trim()))
+}
