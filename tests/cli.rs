@@ -511,3 +511,58 @@ fn a_disk_that_fills_mid_render_fails_cleanly_and_keeps_what_was_stored() {
     );
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }
+
+#[test]
+fn a_running_worker_owns_the_store_and_stops_cleanly_on_sigterm() {
+    let h = project();
+    h.ok(&[
+        "render",
+        "1A",
+        "--size",
+        "1920x1080",
+        "--duration",
+        "20",
+        "--fps",
+        "30",
+    ]);
+    let mut worker = h
+        .command(&["work"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let tmp = h.path().join("data/tmp");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::read_dir(&tmp).map(|d| d.count()).unwrap_or(0) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker never started rendering"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let err = h.fails(&["shots"], 1);
+    assert!(err.starts_with("error: the store at"), "{err}");
+    assert!(err.contains("is in use by another previs process"), "{err}");
+    let pid = worker.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = worker.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("stopping: running renders are put back in the queue"),
+        "{stderr}"
+    );
+    let q = h.ok(&["queue", "--json"]).json();
+    assert_eq!(q[0]["state"], "queued");
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "the interrupted render left no file"
+    );
+}
