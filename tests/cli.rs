@@ -525,7 +525,7 @@ fn a_running_worker_owns_the_store_and_stops_cleanly_on_sigterm() {
         "--fps",
         "30",
     ]);
-    let mut worker = h
+    let worker = h
         .command(&["work"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
