@@ -211,7 +211,9 @@ fn reimport_keeps_takes_of_unchanged_shots() {
 #[test]
 fn identical_requests_reuse_the_take_unless_forced() {
     let h = project();
-    h.ok(&["render", "1A", "--seed", "42", "--wait"]);
+    // A shot named twice is rendered once.
+    let jobs = h.ok(&["render", "1A", "1a", "--seed", "42", "--wait", "--json"]).json();
+    assert_eq!(jobs.as_array().unwrap().len(), 1);
     let r = h.ok(&["render", "1A", "--seed", "42", "--wait", "--json"]);
     assert!(r.stderr.contains("1 reused from the cache"), "{}", r.stderr);
     let jobs = r.json();
@@ -565,4 +567,55 @@ fn a_running_worker_owns_the_store_and_stops_cleanly_on_sigterm() {
         0,
         "the interrupted render left no file"
     );
+}
+
+#[test]
+fn an_idle_worker_picks_up_takes_queued_from_another_shell() {
+    use std::io::BufRead as _;
+    let h = project();
+    let mut worker = h
+        .command(&["work"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = worker.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(l);
+        }
+    });
+    let wait_for = |needle: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(l) if l.contains(needle) => return,
+                Ok(_) => {}
+                Err(e) => panic!("worker never printed {needle:?}: {e}"),
+            }
+        }
+    };
+    wait_for("idle: waiting for queued jobs");
+    h.ok(&["render", "1A", "2A"]);
+    wait_for("SC002_SH2A_TK01  done");
+    wait_for("idle: waiting for queued jobs");
+    // Idle again: the store is free for other commands.
+    assert_eq!(
+        h.ok(&["takes", "--json"]).json().as_array().unwrap().len(),
+        2
+    );
+    let pid = worker.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(worker.wait().unwrap().code(), Some(0));
 }

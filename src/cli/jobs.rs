@@ -1,18 +1,14 @@
 //! Rendering from the command line: queueing takes, running the engine, and the queue.
 
-use std::collections::{BTreeSet, HashMap};
-use std::io::Write as _;
-use std::sync::Arc;
+use std::collections::BTreeSet;
 
 use anyhow::{Result, anyhow, bail};
-use tokio::sync::mpsc;
 
 use super::args::{QueueArgs, RenderArgs, RerollArgs};
 use super::output::{print_json, table};
 use super::{Ctx, parse_size};
 use crate::engine::{
-    Batch, Clock, Command, Engine, Event, JobView, Level, RenderOptions, RunOptions, RunSummary,
-    SystemClock, queue_renders, queue_reroll,
+    Batch, Clock, JobView, RenderOptions, RunOptions, SystemClock, queue_renders, queue_reroll,
 };
 use crate::model::{JobId, JobOut, JobRecord, JobState, Shot};
 use crate::sanitize::line;
@@ -114,7 +110,7 @@ fn finish_queueing(ctx: &Ctx, batch: Batch, wait: bool) -> Result<i32> {
     let ids: BTreeSet<JobId> = batch.jobs.iter().map(|j| j.id).collect();
     let mut code = 0;
     if wait && fresh > 0 {
-        let summary = run_engine(
+        let summary = super::worker::run_engine(
             ctx,
             RunOptions {
                 until_idle: false,
@@ -217,7 +213,7 @@ pub fn queue(ctx: &Ctx, a: &QueueArgs) -> Result<i32> {
             vec![
                 v.id.to_string(),
                 v.take.clone(),
-                state_label(&v.state).to_string(),
+                super::worker::state_label(&v.state).to_string(),
                 if v.state == "remote" || v.state == "downloading" {
                     format!("{:>3.0}%", v.progress * 100.0)
                 } else {
@@ -232,21 +228,6 @@ pub fn queue(ctx: &Ctx, a: &QueueArgs) -> Result<i32> {
     table(
         &["JOB", "TAKE", "STATE", "PROG", "BACKEND", "TRIES", "INFO"],
         &rows,
-    );
-    Ok(0)
-}
-
-pub fn work(ctx: &Ctx, until_idle: bool) -> Result<i32> {
-    let summary = run_engine(
-        ctx,
-        RunOptions {
-            until_idle,
-            only: None,
-        },
-    )?;
-    eprintln!(
-        "{} done, {} failed, {} canceled",
-        summary.done, summary.failed, summary.canceled
     );
     Ok(0)
 }
@@ -307,179 +288,4 @@ pub fn pause(ctx: &Ctx, paused: bool) -> Result<i32> {
         }
     );
     Ok(0)
-}
-
-/// Runs the engine until `opts` says stop, printing progress on stderr. Ctrl-C (or SIGTERM)
-/// stops it cleanly; a second Ctrl-C exits at once (the next start recovers).
-fn run_engine(ctx: &Ctx, opts: RunOptions) -> Result<RunSummary> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let (engine, handle) = Engine::new(
-            ctx.store.clone(),
-            ctx.registry.clone(),
-            ctx.config.engine.backoff(),
-            Arc::new(SystemClock),
-            tx,
-        );
-        let signals = tokio::spawn(async move {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            let mut stops = 0;
-            loop {
-                tokio::select! {
-                    r = tokio::signal::ctrl_c() => if r.is_err() { std::future::pending::<()>().await },
-                    Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => {},
-                }
-                stops += 1;
-                if stops > 1 {
-                    eprintln!("\nstopping now; interrupted jobs are recovered at the next start");
-                    std::process::exit(130);
-                }
-                eprintln!("\nstopping: running renders are put back in the queue (Ctrl-C again to quit at once)");
-                handle.send(Command::Shutdown).await;
-            }
-        });
-        let printer = tokio::spawn(async move {
-            let mut progress = Progress::default();
-            while let Some(ev) = rx.recv().await {
-                progress.print(&ev);
-            }
-        });
-        let summary = engine.run(opts).await;
-        signals.abort();
-        let _ = printer.await;
-        summary.map_err(anyhow::Error::from)
-    })
-}
-
-/// The word people read for a state: `remote` means the backend is rendering it.
-fn state_label(state: &str) -> &str {
-    if state == "remote" {
-        "rendering"
-    } else {
-        state
-    }
-}
-
-/// Prints engine events on stderr: a line per state change and per finished take; progress as
-/// one refreshing status line on a terminal, or a line per quarter when stderr is a file or pipe.
-struct Progress {
-    tty: bool,
-    last: HashMap<u64, (String, u32)>,
-    active: std::collections::BTreeMap<u64, (String, f32)>,
-    status_shown: bool,
-    drawn_at: Option<std::time::Instant>,
-}
-
-impl Default for Progress {
-    fn default() -> Self {
-        use std::io::IsTerminal as _;
-        Self {
-            tty: std::io::stderr().is_terminal(),
-            last: HashMap::new(),
-            active: std::collections::BTreeMap::new(),
-            status_shown: false,
-            drawn_at: None,
-        }
-    }
-}
-
-impl Progress {
-    fn say(&mut self, text: &str) {
-        let mut err = std::io::stderr().lock();
-        if self.status_shown {
-            let _ = write!(err, "\r\x1b[K");
-            self.status_shown = false;
-        }
-        let _ = writeln!(err, "{text}");
-    }
-
-    fn status(&mut self, force: bool) {
-        if !self.tty || self.active.is_empty() {
-            return;
-        }
-        if !force
-            && self
-                .drawn_at
-                .is_some_and(|t| t.elapsed() < std::time::Duration::from_millis(100))
-        {
-            return;
-        }
-        self.drawn_at = Some(std::time::Instant::now());
-        let cols: usize = std::env::var("COLUMNS")
-            .ok()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(80);
-        let parts: Vec<String> = self
-            .active
-            .values()
-            .map(|(take, p)| format!("{take} {:>3.0}%", p * 100.0))
-            .collect();
-        let text = super::output::clip(
-            &format!("rendering {}", parts.join(" · ")),
-            cols.saturating_sub(1),
-        );
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[K{text}");
-        let _ = err.flush();
-        self.status_shown = true;
-    }
-
-    fn print(&mut self, ev: &Event) {
-        match ev {
-            Event::JobUpdated { job } => {
-                let quarter = (job.progress * 4.0).floor() as u32;
-                let prev = self.last.insert(job.id, (job.state.clone(), quarter));
-                let state_changed = prev.as_ref().is_none_or(|(s, _)| *s != job.state);
-                if matches!(job.state.as_str(), "remote" | "downloading") {
-                    self.active.insert(job.id, (job.take.clone(), job.progress));
-                } else {
-                    self.active.remove(&job.id);
-                }
-                let detail = match job.state.as_str() {
-                    "failed" | "unconfirmed" => {
-                        Some(job.error.as_deref().map(line).unwrap_or_default())
-                    }
-                    "canceled" => Some(String::new()),
-                    "remote" | "downloading" if !self.tty => {
-                        let moved =
-                            prev.as_ref().is_none_or(|(_, q)| *q != quarter) || state_changed;
-                        moved.then(|| format!("{:>3}%", quarter * 25))
-                    }
-                    _ => None,
-                };
-                match detail {
-                    Some(d) if state_changed || !self.tty => {
-                        self.say(&format!("{}  {:<11} {d}", job.take, job.state))
-                    }
-                    _ => self.status(false),
-                }
-            }
-            Event::TakeReady { take } => {
-                self.active.retain(|_, (t, _)| *t != take.id);
-                self.say(&format!(
-                    "{}  done        {:.1}s render → {}",
-                    take.id,
-                    take.render_ms as f64 / 1000.0,
-                    line(&take.path)
-                ));
-                self.status(true);
-            }
-            Event::Notice { level, text } => {
-                let tag = match level {
-                    Level::Info => "note",
-                    Level::Warn => "warning",
-                    Level::Error => "error",
-                };
-                self.say(&format!("{tag}: {}", line(text)));
-            }
-            Event::Idle { paused: true } => {
-                self.say("queue paused; `previs resume` lets queued jobs start")
-            }
-            Event::Idle { paused: false } => {}
-        }
-    }
 }

@@ -9,6 +9,7 @@ mod jobs;
 mod output;
 mod shots;
 mod takes;
+mod worker;
 
 use std::path::PathBuf;
 
@@ -34,7 +35,7 @@ impl Ctx {
     pub fn open(home: Option<PathBuf>, project: Option<String>, json: bool) -> Result<Self> {
         let paths = Paths::resolve(home.as_deref())?;
         crate::logging::init(&paths.log_dir);
-        let store = Store::open(&paths.data_dir)?;
+        let store = Store::open_waiting(&paths.data_dir, std::time::Duration::from_secs(3))?;
         let config = Config::load(&paths.config_file)?;
         let registry = Registry::from_config(&config);
         Ok(Self {
@@ -97,7 +98,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             "the full-screen workstation is not part of this build yet; `previs --help` lists the commands, `previs --demo` renders a demo project"
         );
     };
-    let ctx = Ctx::open(cli.home, cli.project, cli.json)?;
+    let ctx = Ctx::open(cli.home.clone(), cli.project.clone(), cli.json)?;
     match cmd {
         Cmd::Init(a) => shots::init(&ctx, a),
         Cmd::Import { file } => shots::import(&ctx, &file),
@@ -106,7 +107,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Cmd::Render(a) => jobs::render(&ctx, *a),
         Cmd::Reroll(a) => jobs::reroll(&ctx, a),
         Cmd::Queue(a) => jobs::queue(&ctx, &a),
-        Cmd::Work { until_idle } => jobs::work(&ctx, until_idle),
+        Cmd::Work { until_idle } => worker::work(ctx, until_idle, cli.home, cli.project),
         Cmd::Cancel { job } => jobs::cancel(&ctx, &job),
         Cmd::Pause => jobs::pause(&ctx, true),
         Cmd::Resume => jobs::pause(&ctx, false),

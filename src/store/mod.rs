@@ -23,7 +23,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error(
-        "the store at {path} is in use by another previs process; stop it (e.g. a running `previs work`) or use another --home"
+        "the store at {path} is in use by another previs process (a busy `previs work` holds it until its queue is empty); try again then, or stop that process"
     )]
     Locked { path: String },
     #[error("cannot open the store at {path}: {message}")]
@@ -119,6 +119,20 @@ impl Store {
         };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Opens the store, waiting up to `wait` while another previs process holds it (an idle
+    /// worker opens it briefly to look for jobs).
+    pub fn open_waiting(data_dir: &Path, wait: std::time::Duration) -> Result<Self> {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match Self::open(data_dir) {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// The data directory (takes and temporary files live under it).
@@ -278,5 +292,26 @@ mod tests {
         assert_eq!(s.next_ids("job", 3).unwrap(), 2);
         assert_eq!(s.next_ids("job", 1).unwrap(), 5);
         assert_eq!(s.next_ids("take", 1).unwrap(), 1);
+    }
+}
+
+#[cfg(test)]
+mod lock_probe {
+    #[test]
+    fn dropping_the_store_releases_the_file_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = |dir: &std::path::Path| {
+            std::process::Command::new("flock")
+                .arg("-n")
+                .arg(dir.join("db/db"))
+                .arg("true")
+                .status()
+                .unwrap()
+                .success()
+        };
+        let s = super::Store::open(dir.path()).unwrap();
+        assert!(!lock(dir.path()), "held while open");
+        drop(s);
+        assert!(lock(dir.path()), "released once dropped");
     }
 }
