@@ -212,7 +212,9 @@ fn reimport_keeps_takes_of_unchanged_shots() {
 fn identical_requests_reuse_the_take_unless_forced() {
     let h = project();
     // A shot named twice is rendered once.
-    let jobs = h.ok(&["render", "1A", "1a", "--seed", "42", "--wait", "--json"]).json();
+    let jobs = h
+        .ok(&["render", "1A", "1a", "--seed", "42", "--wait", "--json"])
+        .json();
     assert_eq!(jobs.as_array().unwrap().len(), 1);
     let r = h.ok(&["render", "1A", "--seed", "42", "--wait", "--json"]);
     assert!(r.stderr.contains("1 reused from the cache"), "{}", r.stderr);
@@ -618,4 +620,94 @@ fn an_idle_worker_picks_up_takes_queued_from_another_shell() {
             .success()
     );
     assert_eq!(worker.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn shots_are_added_edited_and_removed_from_the_command_line() {
+    let h = project();
+    h.ok(&[
+        "shot",
+        "add",
+        "--scene",
+        "1",
+        "--action",
+        "Mei turns the corner.",
+        "--movement",
+        "pan left",
+    ]);
+    h.ok(&[
+        "shot",
+        "add",
+        "--scene",
+        "5",
+        "--heading",
+        "EXT. ROOFTOP - DAWN",
+        "--subject",
+        "两个人",
+        "--action",
+        "他们蹲在栏杆后。",
+    ]);
+    let shots = h.ok(&["shots", "--json"]).json();
+    let order: Vec<&str> = shots
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        ["1A", "1B", "2A", "2B", "5A"],
+        "a new shot sits at the end of its scene"
+    );
+    assert_eq!(shots[1]["camera"]["movement"], "pan left");
+    assert_eq!(
+        shots[1]["environment"], "exterior, market street, night",
+        "inherits its scene"
+    );
+    assert_eq!(shots[4]["heading"], "EXT. ROOFTOP - DAWN");
+    assert_eq!(
+        shots[4]["prompt"],
+        "两个人，exterior, rooftop, dawn，他们蹲在栏杆后。"
+    );
+    let err = h.fails(
+        &[
+            "shot", "add", "--scene", "1", "--code", "1a", "--action", "x",
+        ],
+        1,
+    );
+    assert!(err.starts_with("error: shot 1a already exists"), "{err}");
+
+    h.ok(&["shot", "edit", "1B", "--movement", "", "--fps", "30"]);
+    let s = &h.ok(&["shots", "--json"]).json()[1];
+    assert_eq!(
+        (s["camera"]["movement"].as_str(), s["fps"].as_u64()),
+        (Some(""), Some(30))
+    );
+    h.ok(&["shot", "edit", "1B", "--fps", "default"]);
+    assert_eq!(h.ok(&["shots", "--json"]).json()[1]["fps"], 12);
+
+    h.ok(&["render", "5A", "--wait"]);
+    let r = h.ok(&["shot", "rm", "5A"]);
+    assert!(r.stdout.contains("marked omitted"), "{}", r.stdout);
+    h.ok(&["shot", "rm", "1B"]);
+    let codes: Vec<String> = h
+        .ok(&["shots", "--all", "--json"])
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{}{}",
+                s["id"].as_str().unwrap(),
+                if s["omitted"] == true { "*" } else { "" }
+            )
+        })
+        .collect();
+    assert_eq!(codes, ["1A", "2A", "2B", "5A*"]);
+    assert_eq!(
+        h.ok(&["takes", "--json"]).json().as_array().unwrap().len(),
+        1,
+        "the omitted shot keeps its take"
+    );
 }

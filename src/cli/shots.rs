@@ -284,11 +284,6 @@ pub fn shot(ctx: &Ctx, cmd: ShotCmd) -> Result<i32> {
                 .map(|s| s.order + 1)
                 .max()
                 .unwrap_or(0);
-            // Later shots move down one place to make room.
-            for mut s in shots.into_iter().filter(|s| s.order >= order) {
-                s.order += 1;
-                ctx.store.put_shot(&s)?;
-            }
             let shot = Shot {
                 id: ShotId(ctx.store.next_ids("shot", 1)?),
                 project: project.name.clone(),
@@ -306,7 +301,17 @@ pub fn shot(ctx: &Ctx, cmd: ShotCmd) -> Result<i32> {
                 created_at: now,
                 updated_at: now,
             };
-            ctx.store.put_shot(&shot)?;
+            // Later shots move down one place to make room; all in one transaction.
+            let mut batch: Vec<Shot> = shots
+                .into_iter()
+                .filter(|s| s.order >= order)
+                .map(|mut s| {
+                    s.order += 1;
+                    s
+                })
+                .collect();
+            batch.push(shot.clone());
+            ctx.store.put_shots(&batch)?;
             println!("added shot {}", shot.code);
         }
         ShotCmd::Edit(a) => {

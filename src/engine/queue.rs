@@ -60,7 +60,11 @@ pub fn queue_renders(
     let backend = registry.get(&backend_name).map_err(EngineError::Invalid)?;
     // A shot named twice gets its takes once: take numbers are reserved per shot below.
     let mut seen = std::collections::BTreeSet::new();
-    let shots: Vec<Shot> = shots.iter().filter(|s| seen.insert(s.id)).cloned().collect();
+    let shots: Vec<Shot> = shots
+        .iter()
+        .filter(|s| seen.insert(s.id))
+        .cloned()
+        .collect();
     let shots = shots.as_slice();
     let mut planned = Vec::new();
     for (i, shot) in shots.iter().enumerate() {

@@ -95,6 +95,21 @@ impl Store {
         self.flush()
     }
 
+    /// Writes several shots in one transaction (a renumbering never lands half-way).
+    pub fn put_shots(&self, shots: &[Shot]) -> Result<()> {
+        let kv: Vec<([u8; 8], Vec<u8>)> = shots
+            .iter()
+            .map(|s| Ok((s.id.0.to_be_bytes(), encode(s)?)))
+            .collect::<Result<_>>()?;
+        self.shots.transaction(|tx| {
+            for (k, v) in &kv {
+                tx.insert(&k[..], v.clone())?;
+            }
+            Ok::<_, Abort<StoreError>>(())
+        })?;
+        self.flush()
+    }
+
     pub fn remove_shot(&self, id: ShotId) -> Result<()> {
         self.shots.remove(id.0.to_be_bytes())?;
         self.flush()
