@@ -711,3 +711,43 @@ fn shots_are_added_edited_and_removed_from_the_command_line() {
         "the omitted shot keeps its take"
     );
 }
+
+#[test]
+fn a_spreadsheet_shot_list_numbered_per_scene_imports_with_scene_codes() {
+    let h = Home::new();
+    h.ok(&["init", "sheet"]);
+    let csv = "\u{feff}Scene #,Shot #,Shot Size,Camera Angle,Camera Movement,Lens,Description,Duration,Location\r\n\
+               1,1,WS,Eye,Static,35mm,\"Ext. road, a car approaches\",4,Road\r\n\
+               1,2,CU,Low,Push in,85mm,Driver looks up,2,\r\n\
+               2,1,MS,High,Pan left,50mm,Kitchen,3s,\r\n";
+    let file = h.write("sheet.csv", csv);
+    h.ok(&["import", file.to_str().unwrap()]);
+    let shots = h.ok(&["shots", "--json"]).json();
+    let got: Vec<(&str, &str, &str, f64)> = shots
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap(),
+                s["camera"]["movement"].as_str().unwrap(),
+                s["environment"].as_str().unwrap(),
+                s["duration_s"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("1A", "Static", "Road", 4.0),
+            ("1B", "Push in", "", 2.0),
+            ("2A", "Pan left", "", 3.0)
+        ]
+    );
+    // Importing the same sheet again changes nothing.
+    let r = h.ok(&["import", file.to_str().unwrap(), "--json"]).json();
+    assert_eq!(
+        (r["unchanged"].as_u64(), r["added"].as_u64()),
+        (Some(3), Some(0))
+    );
+}

@@ -77,6 +77,7 @@ pub fn plan(
     now: Millis,
     next_id: &mut dyn FnMut() -> ShotId,
 ) -> Result<MergePlan, MergeError> {
+    let parsed = &with_scene_codes(parsed);
     let scenes = number_scenes(file, parsed, existing.scenes)?;
     let old_scenes: HashMap<&str, &Scene> = existing
         .scenes
@@ -261,6 +262,49 @@ pub fn plan(
     }
     out.summary.scenes = scenes.len();
     Ok(out)
+}
+
+/// Shot lists often number shots within each scene (`1, 2, 3` or `A, B`): those become codes of
+/// the scene (`12` + `2` → `12B`, `12` + `B` → `12B`), as previs codes its own shots, so they are
+/// unique in the project. A code that already starts with its scene number (`12A`, `12.1`) or
+/// any other code is kept as written.
+pub fn scene_shot_code(scene: &str, cell: &str) -> String {
+    let cell = cell.trim();
+    if !cell.is_empty() && cell.chars().all(|c| c.is_ascii_digit()) {
+        if let Ok(n) = cell.parse::<usize>() {
+            if n >= 1 {
+                return shot_code(scene, n - 1);
+            }
+        }
+    }
+    if !cell.is_empty() && cell.len() <= 3 && cell.chars().all(|c| c.is_ascii_alphabetic()) {
+        let sep = if scene
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+        {
+            "-"
+        } else {
+            ""
+        };
+        return format!("{scene}{sep}{}", cell.to_ascii_uppercase());
+    }
+    cell.to_string()
+}
+
+fn with_scene_codes(parsed: &ParsedScript) -> ParsedScript {
+    let mut out = parsed.clone();
+    for scene in &mut out.scenes {
+        let Some(number) = scene.number.clone() else {
+            continue;
+        };
+        for shot in &mut scene.shots {
+            if let Some(code) = &shot.code {
+                shot.code = Some(scene_shot_code(&number, code));
+            }
+        }
+    }
+    out
 }
 
 fn count_shots(parsed: &ParsedScript) -> usize {
@@ -532,6 +576,25 @@ mod tests {
         assert_eq!(second.shots[0].spec.lighting, "dusk");
         assert_eq!(second.shots[0].spec.camera.movement, "push in");
         assert_eq!(second.summary.unchanged, 1);
+    }
+
+    #[test]
+    fn shot_numbers_within_a_scene_become_scene_codes() {
+        let cases = [
+            ("12", "1", "12A"),
+            ("12", "2", "12B"),
+            ("12", "9", "12J"),
+            ("12", "10", "12K"),
+            ("12", "b", "12B"),
+            ("12A", "c", "12A-C"),
+            ("12", "12A", "12A"),
+            ("12", "12.1", "12.1"),
+            ("3", "INSERT-1", "INSERT-1"),
+            ("3", "0", "0"),
+        ];
+        for (scene, cell, want) in cases {
+            assert_eq!(scene_shot_code(scene, cell), want, "{scene} {cell}");
+        }
     }
 
     #[test]
