@@ -39,6 +39,7 @@ fn every_valid_script_parses_into_the_expected_shots() {
         ("shotlist.csv", Format::Csv, 3, 4, 3),
         ("shotlist_zh.csv", Format::Csv, 2, 3, 2),
         ("ye_xiang.fountain", Format::Fountain, 3, 4, 4),
+        ("yu_ye_plain.fountain", Format::Fountain, 3, 6, 5),
     ];
     let listed: Vec<&str> = expected.iter().map(|e| e.0).collect();
     assert_eq!(names("valid"), listed, "every valid fixture has a row here");
@@ -133,6 +134,39 @@ fn chinese_scripts_use_forced_headings_and_cues() {
             .action
             .ends_with("茶馆里人声嘈杂。")
     );
+}
+
+#[test]
+fn chinese_scripts_written_the_plain_way_read_like_forced_ones() {
+    let (_, script) = parse("yu_ye_plain.fountain");
+    let keys: Vec<&str> = script.title_page.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["标题", "作者", "草稿日期", "联系方式"]);
+    assert_eq!(script.title_page[0].1, "雨夜");
+    assert_eq!(script.title_page[3].1, "someone@example.com");
+    let scenes: Vec<_> = script
+        .scenes
+        .iter()
+        .map(|s| (s.number.as_deref(), s.int_ext, s.location.as_str()))
+        .collect();
+    assert_eq!(
+        scenes,
+        [
+            (Some("1"), Some(IntExt::Int), "茶馆"),
+            (None, Some(IntExt::Ext), "老街"),
+            (Some("3"), Some(IntExt::IntExt), "车内"),
+        ]
+    );
+    let tea = &script.scenes[0].shots[0];
+    assert_eq!(tea.dialogue[0].character, "王芳");
+    assert_eq!(tea.dialogue[0].parenthetical.as_deref(), Some("自言自语"));
+    assert_eq!(tea.dialogue[1].extensions, ["画外音"]);
+    let street = &script.scenes[1].shots;
+    assert_eq!(street[0].dialogue[0].extensions, ["O.S."]);
+    assert!(street[0].dialogue[1].dual);
+    assert_eq!(street[1].spec.action, "雨停了。\n她走出门。");
+    let car = &script.scenes[2].shots;
+    assert_eq!(car[0].dialogue[0].character, "约翰·史密斯");
+    assert_eq!(car[1].spec.action, "砰！\n车窗被敲响。");
 }
 
 #[test]

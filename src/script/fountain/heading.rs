@@ -2,6 +2,16 @@
 //! `heading` column of CSV shot lists), recognising a Fountain heading line, and reading its
 //! `#12A#` scene number.
 //!
+//! Chinese headings without the forcing `.`: the spec knows only `INT`/`EXT`/`EST`/`I/E`, but
+//! Chinese writers who never read it open their headings with `内景`, `外景`, `内外景`,
+//! `内外`, `内/外`, `外/内` (or the same with `景`) followed by a space (ASCII or full-width),
+//! `.` or `·`, or with `内.`/`外.`: `内景 客厅 - 夜`, `外景·老街·黄昏`, `内.客厅 - 夜`. These
+//! words do not open ordinary Chinese prose before such a separator, so, standing alone between
+//! blank lines like `INT`, such a line is a heading ([`zh_heading_prefix`]). A lone `内`/`外`
+//! followed by a space (`内 茶馆 日`) is not: one character is too easily the start of a
+//! sentence, so that form still needs the `.` force. `·` also separates the words of a heading
+//! when it is taken apart, so `客厅·夜` ends in a time of day.
+//!
 //! Invariant: taking a heading apart never fails and keeps the heading as given (trimmed) next
 //! to its parts; only a malformed scene number is an error.
 
@@ -39,13 +49,15 @@ impl Heading {
 /// Takes a scene heading apart; shared by Fountain and the `heading` column of CSV shot lists.
 ///
 /// English: `INT`, `EXT`, `EST`, `INT./EXT`, `INT/EXT`, `I/E` (followed by `.` or a space), then
-/// the location, and the time of day after the last ` - ` (or ` – `, ` — `). Chinese: the words
-/// 内/外/内景/外景/内外 and 日/夜/晨/黄昏/傍晚/清晨/黎明/白天/夜晚 (and a few more times of
-/// day) at either end of the heading, in any order: `夜 小巷`, `日 外 小巷`, `内景 客厅 夜`.
-/// What is left is the location. Nothing here fails: an unusual heading is all location.
+/// the location, and the time of day after the last ` - ` (or ` – `, ` — `). Chinese: an opening
+/// such as `内景·` or `内.` (see [`zh_heading_prefix`]), and the words 内/外/内景/外景/内外
+/// and 日/夜/晨/黄昏/傍晚/清晨/黎明/白天/夜晚 (and a few more times of day) at either end of
+/// the heading, in any order, separated by spaces or `·`: `夜 小巷`, `日 外 小巷`,
+/// `内景 客厅 夜`, `内景·客厅·夜`. What is left is the location, as typed. Nothing here fails:
+/// an unusual heading is all location.
 pub fn parse_heading(text: &str) -> Heading {
     let text = text.trim();
-    let (mut int_ext, rest) = match heading_prefix(text) {
+    let (mut int_ext, rest) = match heading_prefix(text).or_else(|| zh_heading_prefix(text)) {
         Some((ie, rest)) => (Some(ie), rest),
         None => (None, text),
     };
@@ -76,23 +88,19 @@ pub fn parse_heading(text: &str) -> Heading {
         }
         false
     }
-    let mut words: Vec<&str> = rest.split_whitespace().collect();
-    while let Some(first) = words.first() {
-        if !take(first, &mut int_ext, &mut time_of_day) {
-            break;
-        }
-        words.remove(0);
+    let words = word_spans(rest);
+    let word = |k: usize| &rest[words[k].0..words[k].1];
+    let (mut lo, mut hi) = (0, words.len());
+    while lo < hi && take(word(lo), &mut int_ext, &mut time_of_day) {
+        lo += 1;
     }
-    while let Some(last) = words.last() {
-        if !take(last, &mut int_ext, &mut time_of_day) {
-            break;
-        }
-        words.pop();
+    while hi > lo && take(word(hi - 1), &mut int_ext, &mut time_of_day) {
+        hi -= 1;
     }
-    let location = if words.len() == rest.split_whitespace().count() {
-        rest.to_string()
+    let location = if lo == hi {
+        String::new()
     } else {
-        words.join(" ")
+        rest[words[lo].0..words[hi - 1].1].to_string()
     };
     Heading {
         text: text.to_string(),
@@ -103,18 +111,77 @@ pub fn parse_heading(text: &str) -> Heading {
 }
 
 /// Times of day a Chinese heading names at its start or end.
-const ZH_TIMES: &[&str] = &[
+pub(super) const ZH_TIMES: &[&str] = &[
     "日", "夜", "晨", "黄昏", "傍晚", "清晨", "黎明", "白天", "夜晚", "凌晨", "深夜", "早晨",
     "上午", "中午", "下午", "晚上",
 ];
 
-fn zh_int_ext(word: &str) -> Option<IntExt> {
+/// The byte ranges of the words of `text`, which are separated by whitespace (full-width
+/// included) and `·`.
+fn word_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_whitespace() || c == '·', start) {
+            (true, Some(s)) => {
+                spans.push((s, i));
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        spans.push((s, text.len()));
+    }
+    spans
+}
+
+/// A Chinese int/ext word standing alone: `内`, `外景`, `内/外`, ….
+pub(super) fn zh_int_ext(word: &str) -> Option<IntExt> {
     match word {
         "内" | "内景" => Some(IntExt::Int),
         "外" | "外景" => Some(IntExt::Ext),
-        "内外" | "内外景" | "内/外" | "内/外景" => Some(IntExt::IntExt),
+        "内外" | "内外景" | "内/外" | "内/外景" | "外/内" | "外/内景" => {
+            Some(IntExt::IntExt)
+        }
         _ => None,
     }
+}
+
+/// The int/ext opening of a Chinese heading that needs no forcing `.`, and the text after it.
+///
+/// A word of at least two characters (`内景`, `外景`, `内外景`, `内外`, `内/外`, `外/内`, and
+/// `内/外景`, `外/内景`) must be followed by a space, a full-width space, `.` or `·`; a single
+/// `内`/`外` only by `.` (`内.客厅`), since `内 ` could begin a sentence.
+pub(super) fn zh_heading_prefix(text: &str) -> Option<(IntExt, &str)> {
+    // Longest first, so that `内外景 X` is not `内外` followed by `景 X`.
+    const WORDS: [(&str, IntExt); 8] = [
+        ("内/外景", IntExt::IntExt),
+        ("外/内景", IntExt::IntExt),
+        ("内外景", IntExt::IntExt),
+        ("内/外", IntExt::IntExt),
+        ("外/内", IntExt::IntExt),
+        ("内外", IntExt::IntExt),
+        ("内景", IntExt::Int),
+        ("外景", IntExt::Ext),
+    ];
+    let word = WORDS.iter().find_map(|(word, ie)| {
+        let mut rest = text.strip_prefix(word)?.chars();
+        let separated = rest
+            .next()
+            .is_some_and(|c| matches!(c, ' ' | '\u{3000}' | '.' | '·'));
+        separated.then_some((*ie, rest.as_str()))
+    });
+    let (ie, rest) = word.or_else(|| {
+        [("内.", IntExt::Int), ("外.", IntExt::Ext)]
+            .iter()
+            .find_map(|(word, ie)| Some((*ie, text.strip_prefix(word)?)))
+    })?;
+    Some((
+        ie,
+        rest.trim_start_matches(|c: char| c.is_whitespace() || c == '·'),
+    ))
 }
 
 /// The int/ext prefix of an English scene heading and the text after it.

@@ -1,6 +1,11 @@
 //! The passes over lines that come before elements are recognised: line endings and binary
 //! content, boneyard (`/* … */`), notes (`[[ … ]]`) and the title page.
 //!
+//! Title pages with a full-width colon: Chinese input methods type `：` for `:`, so
+//! `标题：雨夜` and `Title：…` are keys like `Title:`. Everything else about the title page is
+//! as the spec says: it is read only at the very top, up to the first blank line, and indented
+//! lines continue the value above.
+//!
 //! Invariant: every `Line` keeps the number of the line of the file where it starts, however
 //! boneyard and notes joined or removed lines; besides tabs becoming four spaces, only boneyard
 //! and notes leave the text, and every note that holds text is kept in `Line::notes`.
@@ -232,13 +237,15 @@ pub(super) fn title_page(lines: &[Line]) -> (Vec<(String, String)>, usize) {
     (pairs, i)
 }
 
-/// `Draft date: 1 May` → (`Draft date`, `1 May`). Keys start with a letter, hold letters, digits,
-/// spaces, `-` and `_`, and are not indented (indented lines continue the previous value).
+/// `Draft date: 1 May` → (`Draft date`, `1 May`); `作者：林晓` → (`作者`, `林晓`). The key ends at
+/// the first colon, ASCII or full-width; keys start with a letter (of any script), hold letters,
+/// digits, spaces, `-` and `_`, and are not indented (indented lines continue the previous
+/// value).
 fn title_key(text: &str) -> Option<(&str, &str)> {
     if text.starts_with(char::is_whitespace) || is_transition(text.trim()) {
         return None;
     }
-    let (key, value) = text.split_once(':')?;
+    let (key, value) = text.split_once([':', '：'])?;
     let key = key.trim_end();
     let ok = key.chars().next().is_some_and(char::is_alphabetic)
         && key.chars().count() <= 40

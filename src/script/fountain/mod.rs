@@ -10,6 +10,13 @@
 //! page (`lines`), then one pass (`parse`, here) that recognises elements (`elements`,
 //! `heading`, `dialogue`; emphasis is stripped by `emphasis`) and hands them to a `Builder`,
 //! which decides which shot each one belongs to.
+//!
+//! Chinese scripts written without knowing the spec's ASCII conventions are read as their
+//! writers mean them, where that cannot be mistaken for something else: title pages with a
+//! full-width colon (`标题：雨夜`, `lines`), headings opened by `内景`/`外景`/`内/外`… without
+//! the forcing `.` (`heading`), and character cues that are a plain Chinese name above the
+//! dialogue, without `@` (`dialogue`). Each rule says why it is safe where it is defined; when
+//! in doubt a line stays action, which loses nothing and which `@` or `.` can force.
 
 mod dialogue;
 mod elements;
@@ -18,13 +25,15 @@ mod heading;
 mod lines;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_zh;
 
 pub use emphasis::strip_emphasis;
 pub use heading::{Heading, parse_heading, scene_environment};
 
 use dialogue::{Cue, dialogue_block};
 use elements::{Marker, action_paragraph, block_end, is_structural, is_transition};
-use heading::{heading_prefix, is_forced_heading, scene_heading};
+use heading::{heading_prefix, is_forced_heading, scene_heading, zh_heading_prefix};
 use lines::{split_lines, take_out_boneyard, take_out_notes, title_page};
 
 use super::{ParsedScene, ParsedScript, ParsedShot, ScriptError};
@@ -69,7 +78,8 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedScript, ScriptError> {
             continue;
         }
         let forced_heading = after_break && is_forced_heading(t);
-        if forced_heading || (after_break && next_break && heading_prefix(t).is_some()) {
+        let heading_words = heading_prefix(t).is_some() || zh_heading_prefix(t).is_some();
+        if forced_heading || (after_break && next_break && heading_words) {
             let scene = scene_heading(file, line.no, t, forced_heading)?;
             book.start_scene(scene);
             book.notes(&line.notes);
@@ -85,7 +95,10 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedScript, ScriptError> {
         }
         let end = block_end(&lines, i);
         if after_break && next_continues && !t.starts_with('!') {
-            if let Some(cue) = Cue::parse(t) {
+            // A plain Chinese name is a cue only right above a line with text (not a soft
+            // blank line), as the writer who never heard of Fountain types it.
+            let plain_zh = next.is_some_and(|l| !l.is_blank());
+            if let Some(cue) = Cue::parse(t, plain_zh) {
                 let (dialogue, notes) = dialogue_block(&cue, &lines[i..end]);
                 book.dialogue(line.no, dialogue, notes);
                 after_break = false;

@@ -174,17 +174,27 @@ Hello.
 }
 
 #[test]
-fn chinese_cues_need_the_at_sign() {
+fn chinese_cues_with_and_without_the_at_sign() {
     let text =
         ".夜 小巷 #3#\n\n李雷冲进小巷，回头张望。\n\n@韩梅梅\n（低声）\n快走！\n\n李雷\n你先走。\n";
     let script = parse_ok(text);
     let shots = &script.scenes[0].shots;
-    assert_eq!(shots.len(), 2, "an unforced Chinese name is action");
+    // A plain Chinese name is a cue too (more cases in `tests_zh`).
+    assert_eq!(shots.len(), 1);
     assert_eq!(
         shots[0].dialogue,
-        vec![say("韩梅梅", Some("低声"), "快走！")]
+        vec![
+            say("韩梅梅", Some("低声"), "快走！"),
+            say("李雷", None, "你先走。")
+        ]
     );
-    assert_eq!(shots[1].spec.action, "李雷\n你先走。");
+    // `@` still forces what the plain rule leaves as action (one character).
+    let one = parse_ok(".夜 街\n\n风。\n\n@霞\n走。\n\n霞\n走。");
+    assert_eq!(
+        one.scenes[0].shots[0].dialogue,
+        vec![say("霞", None, "走。")]
+    );
+    assert_eq!(one.scenes[0].shots[1].spec.action, "霞\n走。");
     let ext = parse_ok("@李雷（画外音）\n别回头。\n\n.夜 街\n\n风。");
     let mut line = say("李雷", None, "别回头。");
     line.extensions = vec!["画外音".into()];
