@@ -284,23 +284,8 @@ pub fn shot(ctx: &Ctx, cmd: ShotCmd) -> Result<i32> {
                 .map(|s| s.order + 1)
                 .max()
                 .unwrap_or(0);
-            let shot = Shot {
-                id: ShotId(ctx.store.next_ids("shot", 1)?),
-                project: project.name.clone(),
-                code,
-                scene: scene.number.clone(),
-                order,
-                source_text: spec.action.clone(),
-                spec,
-                dialogue: vec![],
-                notes: vec![],
-                source_line: None,
-                circled: None,
-                omitted: false,
-                next_take: 1,
-                created_at: now,
-                updated_at: now,
-            };
+            let id = ShotId(ctx.store.next_ids("shot", 1)?);
+            let shot = Shot::new(id, &project.name, &code, &scene.number, order, spec, now);
             // Later shots move down one place to make room; all in one transaction.
             let mut batch: Vec<Shot> = shots
                 .into_iter()

@@ -170,26 +170,18 @@ fn harness(backend: Arc<Scripted>) -> Harness {
     let store = Store::open(dir.path()).unwrap();
     let project = Project::new("p", 0).unwrap();
     store.create_project(&project).unwrap();
-    let shot = Shot {
-        id: ShotId(1),
-        project: "p".into(),
-        code: "1A".into(),
-        scene: "1".into(),
-        order: 0,
-        spec: ShotSpec {
+    let shot = Shot::new(
+        ShotId(1),
+        "p",
+        "1A",
+        "1",
+        0,
+        ShotSpec {
             action: "a fox runs".into(),
             ..ShotSpec::default()
         },
-        dialogue: vec![],
-        notes: vec![],
-        source_line: None,
-        source_text: "a fox runs".into(),
-        circled: None,
-        omitted: false,
-        next_take: 1,
-        created_at: 0,
-        updated_at: 0,
-    };
+        0,
+    );
     store.put_shot(&shot).unwrap();
     let config = crate::config::Config::default();
     let registry = Registry::from_config(&config).with(backend);

@@ -189,6 +189,37 @@ pub struct Shot {
     pub updated_at: Millis,
 }
 
+impl Shot {
+    /// A new shot with no takes, no dialogue and no notes; `source_text` is its action.
+    pub fn new(
+        id: ShotId,
+        project: &str,
+        code: &str,
+        scene: &str,
+        order: u32,
+        spec: ShotSpec,
+        now: Millis,
+    ) -> Self {
+        Self {
+            id,
+            project: project.to_string(),
+            code: code.to_string(),
+            scene: scene.to_string(),
+            order,
+            source_text: spec.action.clone(),
+            spec,
+            dialogue: Vec::new(),
+            notes: Vec::new(),
+            source_line: None,
+            circled: None,
+            omitted: false,
+            next_take: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// Camera moves the animatic can show; parsed from the free-text movement of a shot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

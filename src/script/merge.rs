@@ -215,23 +215,20 @@ pub fn plan(
             }
             None => {
                 out.summary.added += 1;
-                out.shots.push(Shot {
-                    id: next_id(),
-                    project: project.to_string(),
-                    code,
-                    scene: scene.number.clone(),
+                let mut shot = Shot::new(
+                    next_id(),
+                    project,
+                    &code,
+                    &scene.number,
                     order,
-                    spec: p.spec.clone(),
-                    dialogue: p.dialogue.clone(),
-                    notes: p.notes.clone(),
-                    source_line: Some(p.line),
-                    source_text: p.source_text.clone(),
-                    circled: None,
-                    omitted: false,
-                    next_take: 1,
-                    created_at: now,
-                    updated_at: now,
-                });
+                    p.spec.clone(),
+                    now,
+                );
+                shot.dialogue = p.dialogue.clone();
+                shot.notes = p.notes.clone();
+                shot.source_line = Some(p.line);
+                shot.source_text = p.source_text.clone();
+                out.shots.push(shot);
             }
         }
     }

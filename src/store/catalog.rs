@@ -148,23 +148,15 @@ mod tests {
     use crate::model::ShotSpec;
 
     fn shot(id: u64, project: &str, code: &str, order: u32) -> Shot {
-        Shot {
-            id: ShotId(id),
-            project: project.into(),
-            code: code.into(),
-            scene: "1".into(),
+        Shot::new(
+            ShotId(id),
+            project,
+            code,
+            "1",
             order,
-            spec: ShotSpec::default(),
-            dialogue: vec![],
-            notes: vec![],
-            source_line: None,
-            source_text: String::new(),
-            circled: None,
-            omitted: false,
-            next_take: 1,
-            created_at: 0,
-            updated_at: 0,
-        }
+            ShotSpec::default(),
+            0,
+        )
     }
 
     #[test]

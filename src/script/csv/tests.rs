@@ -27,23 +27,7 @@ fn scene(number: &str, heading: &str) -> Scene {
 }
 
 fn shot(scene: &str, code: &str, spec: ShotSpec) -> Shot {
-    Shot {
-        id: ShotId(1),
-        project: "p".into(),
-        code: code.into(),
-        scene: scene.into(),
-        order: 0,
-        spec,
-        dialogue: vec![],
-        notes: vec![],
-        source_line: None,
-        source_text: String::new(),
-        circled: None,
-        omitted: false,
-        next_take: 1,
-        created_at: 0,
-        updated_at: 0,
-    }
+    Shot::new(ShotId(1), "p", code, scene, 0, spec, 0)
 }
 
 pub(super) fn line(
