@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -134,4 +135,40 @@ pub fn fixture(rel: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
         .join(rel)
+}
+
+pub const SCRIPT: &str = "\
+Title: Night Chase
+Author: Test
+
+EXT. MARKET STREET - NIGHT #1#
+
+A courier in a yellow raincoat sprints between the stalls.
+
+MEI (V.O.)
+Faster.
+
+INT. WAREHOUSE - DAY
+
+Dust hangs in the light.
+
+The door bursts open.
+";
+
+/// A project with the script above, rendering small and short so tests stay quick.
+pub fn project() -> Home {
+    let h = Home::new();
+    h.ok(&[
+        "init",
+        "night-chase",
+        "--size",
+        "854x480",
+        "--duration",
+        "1",
+        "--fps",
+        "12",
+    ]);
+    let script = h.write("chase.fountain", SCRIPT);
+    h.ok(&["import", script.to_str().unwrap()]);
+    h
 }
