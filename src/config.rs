@@ -37,6 +37,8 @@ impl Paths {
     /// `home` is `--home` or `PREVIS_HOME` when given.
     pub fn resolve(home: Option<&Path>) -> Result<Self, ConfigError> {
         if let Some(home) = home {
+            // Absolute, so paths printed and stored do not depend on where a command ran.
+            let home = std::path::absolute(home).unwrap_or_else(|_| home.to_path_buf());
             return Ok(Self {
                 config_file: home.join("config.toml"),
                 data_dir: home.join("data"),

@@ -3,8 +3,12 @@
 use clap::Parser;
 
 fn main() {
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let cli = previs::cli::Cli::parse();
-    let code = match previs::cli::run(cli) {
+    let code = match previs::cli::run(cli, args) {
         Ok(code) => code,
         Err(e) => {
             // Every error of previs carries its own context; causes would only repeat it.

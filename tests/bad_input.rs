@@ -12,7 +12,7 @@ use common::{Home, project};
 fn bad_input_gets_one_line_errors_and_changes_nothing() {
     let h = project();
     let before = h.ok(&["shots", "--json"]).stdout;
-    let cases: [(&[&str], i32, &str); 13] = [
+    let cases: [(&[&str], i32, &str); 18] = [
         (
             &["render", "9Z"],
             1,
@@ -66,6 +66,31 @@ fn bad_input_gets_one_line_errors_and_changes_nothing() {
         ),
         (&["cancel", "999"], 1, "error: no job 999"),
         (&["render", "--takes", "x"], 2, "error: invalid value 'x'"),
+        (
+            &["render", "1A", "--seed", "18446744073709551615"],
+            1,
+            "error: invalid --seed 18446744073709551615: seeds go from 0 to 2147483647",
+        ),
+        (
+            &["render", "--all", "--takes", "100", "--size", "4000x4000"],
+            1,
+            "error: shot 1A: unsupported size 4000x4000",
+        ),
+        (
+            &["init", "x", "--fps", "7000"],
+            1,
+            "error: invalid --fps 7000",
+        ),
+        (
+            &["shot", "edit", "1A"],
+            1,
+            "error: nothing to change for shot 1A",
+        ),
+        (
+            &["shot", "add", "--scene", "第一场", "--action", "x"],
+            1,
+            "error: invalid --scene \"第一场\"",
+        ),
     ];
     for (args, code, want) in cases {
         let err = h.fails(args, code);

@@ -414,3 +414,123 @@ fn a_spreadsheet_shot_list_numbered_per_scene_imports_with_scene_codes() {
         (Some(3), Some(0))
     );
 }
+
+#[test]
+fn take_codes_stay_unique_when_shots_move_between_scenes() {
+    let h = Home::new();
+    h.ok(&[
+        "init",
+        "moves",
+        "--size",
+        "854x480",
+        "--duration",
+        "1",
+        "--fps",
+        "12",
+    ]);
+    let v1 =
+        "INT. KITCHEN - DAY\n\nAlpha pours coffee.\n\nEXT. STREET - DAY\n\nDelta hails a cab.\n";
+    let f = h.write("m.fountain", v1);
+    h.ok(&["import", f.to_str().unwrap()]);
+    h.ok(&["render", "--all", "--wait"]);
+    // Alpha moves to the street; a new beat takes its place in the kitchen (and its code, 1A).
+    let v2 = "INT. KITCHEN - DAY\n\nZulu burns the toast.\n\nEXT. STREET - DAY\n\nAlpha pours coffee.\n\nDelta hails a cab.\n";
+    std::fs::write(&f, v2).unwrap();
+    h.ok(&["import", f.to_str().unwrap()]);
+    h.ok(&["render", "--all", "--wait"]);
+    let takes = h.ok(&["takes", "--json"]).json();
+    let takes = takes.as_array().unwrap();
+    let mut codes: Vec<&str> = takes.iter().map(|t| t["id"].as_str().unwrap()).collect();
+    codes.sort_unstable();
+    let n = codes.len();
+    codes.dedup();
+    assert_eq!(
+        codes.len(),
+        n,
+        "a take code was handed out twice: {codes:?}"
+    );
+    for t in takes {
+        let (sha, bytes) = (
+            t["media"]["sha256"].as_str().unwrap(),
+            t["media"]["bytes"].as_u64().unwrap(),
+        );
+        let data = std::fs::read(t["path"].as_str().unwrap()).unwrap();
+        assert_eq!(data.len() as u64, bytes, "{} was overwritten", t["id"]);
+        let _ = sha;
+    }
+}
+
+#[test]
+fn a_cut_take_file_is_no_cache_hit_and_a_reroll_always_renders() {
+    let h = project();
+    h.ok(&["render", "1A", "--seed", "5", "--wait"]);
+    let t = h.ok(&["takes", "--json"]).json()[0].clone();
+    let path = t["path"].as_str().unwrap().to_string();
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.set_len(1000).unwrap();
+    let r = h.ok(&["render", "1A", "--seed", "5", "--wait", "--json"]);
+    assert_eq!(r.json()[0]["cache_hit"], false, "{}", r.stderr);
+    let listing = h.ok(&["takes"]).stdout;
+    assert!(
+        listing.contains("SC001_SH1A_TK01 (file missing)"),
+        "{listing}"
+    );
+    // Re-rolling with the parent's own seed makes a new take, never the parent again.
+    let r = h
+        .ok(&[
+            "reroll",
+            "SC001_SH1A_TK02",
+            "--seed",
+            "5",
+            "--wait",
+            "--json",
+        ])
+        .json();
+    assert_eq!(
+        (
+            r[0]["take"].as_str(),
+            r[0]["parent"].as_str(),
+            r[0]["cache_hit"].as_bool()
+        ),
+        (
+            Some("SC001_SH1A_TK03"),
+            Some("SC001_SH1A_TK02"),
+            Some(false)
+        )
+    );
+}
+
+#[test]
+fn json_everywhere_and_a_closed_pipe_ends_quietly() {
+    let h = project();
+    let shot = h
+        .ok(&["shot", "edit", "1A", "--lighting", "dusk", "--json"])
+        .json();
+    assert_eq!(shot[0]["lighting"], "dusk");
+    h.ok(&["render", "1A", "--wait"]);
+    let take = h.ok(&["circle", "SC001_SH1A_TK01", "--json"]).json();
+    assert_eq!(
+        (take["id"].as_str(), take["circled"].as_bool()),
+        (Some("SC001_SH1A_TK01"), Some(true))
+    );
+    assert_eq!(
+        take["spec"]["lighting"], "dusk",
+        "the take carries its full recipe"
+    );
+    assert!(take["queued_at"].as_i64().unwrap() <= take["finished_at"].as_i64().unwrap());
+    assert_eq!(h.ok(&["pause", "--json"]).json()["paused"], true);
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' --home '{}' shots | head -1; exit ${{PIPESTATUS:-0}}",
+            env!("CARGO_BIN_EXE_previs"),
+            h.path().display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -34,9 +34,11 @@ fn parse(name: &str) -> (Format, ParsedScript) {
 fn every_valid_script_parses_into_the_expected_shots() {
     // (file, format, scenes, shots, dialogue lines)
     let expected: &[(&str, Format, usize, usize, usize)] = &[
+        ("di_yi_chang.fountain", Format::Fountain, 3, 3, 2),
         ("mixed_crlf.fountain", Format::Fountain, 2, 3, 2),
         ("night_chase.fountain", Format::Fountain, 4, 6, 5),
         ("shotlist.csv", Format::Csv, 3, 4, 3),
+        ("shotlist_merged.csv", Format::Csv, 2, 4, 0),
         ("shotlist_zh.csv", Format::Csv, 2, 3, 2),
         ("ye_xiang.fountain", Format::Fountain, 3, 4, 4),
         ("yu_ye_plain.fountain", Format::Fountain, 3, 6, 5),
@@ -170,6 +172,71 @@ fn chinese_scripts_written_the_plain_way_read_like_forced_ones() {
 }
 
 #[test]
+fn chinese_scene_numbers_transitions_and_end_marks() {
+    let (_, script) = parse("di_yi_chang.fountain");
+    let scenes: Vec<_> = script
+        .scenes
+        .iter()
+        .map(|s| {
+            (
+                s.number.as_deref(),
+                s.int_ext,
+                s.location.as_str(),
+                s.time_of_day.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        scenes,
+        [
+            (Some("1"), Some(IntExt::Ext), "乡间公路", Some("日")),
+            (Some("12"), Some(IntExt::Int), "客厅", Some("夜")),
+            (Some("3"), Some(IntExt::Ext), "码头", Some("黄昏")),
+        ]
+    );
+    let actions: Vec<&str> = script
+        .scenes
+        .iter()
+        .flat_map(|s| &s.shots)
+        .map(|s| s.spec.action.as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        ["一辆卡车在尘土中驶过。", "灯灭了。", "海风吹过空荡的码头。"],
+        "no shot for 切至：, 淡出。 or （完）, and no escape sequence in the text"
+    );
+}
+
+#[test]
+fn merged_scene_cells_ignored_columns_and_quoted_formulas() {
+    let (_, script) = parse("shotlist_merged.csv");
+    let path = dir("valid").join("shotlist_merged.csv");
+    assert_eq!(
+        script.warnings,
+        [format!(
+            "{}:1: ignored columns: 拍摄日期 (known: scene, shot, heading, size, angle, movement, lens, description, duration, notes, subject, environment, lighting, style, negative, width, height, fps, seed, dialogue)",
+            path.display()
+        )]
+    );
+    let codes: Vec<(Option<&str>, Vec<&str>)> = script
+        .scenes
+        .iter()
+        .map(|s| {
+            let codes = s.shots.iter().filter_map(|sh| sh.code.as_deref()).collect();
+            (s.number.as_deref(), codes)
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [(Some("1"), vec!["1A", "1B", "1C"]), (Some("2"), vec!["2A"])]
+    );
+    let shots: Vec<_> = script.scenes.iter().flat_map(|s| &s.shots).collect();
+    assert_eq!(shots[0].notes, ["=再快一点"]);
+    assert_eq!(shots[2].spec.action, "-两人对视\n雨声变大。");
+    assert_eq!(shots[3].notes, ["@摄影 注意逆光"]);
+}
+
+#[test]
 fn every_invalid_script_fails_naming_its_line() {
     // (file, line the message must name)
     let expected: &[(&str, u32)] = &[
@@ -180,6 +247,8 @@ fn every_invalid_script_fails_naming_its_line() {
         ("ragged_row.csv", 3),
         ("unterminated_boneyard.fountain", 5),
         ("unterminated_note.fountain", 3),
+        ("unterminated_quote.csv", 3),
+        ("width_without_height.csv", 1),
     ];
     let listed: Vec<&str> = expected.iter().map(|e| e.0).collect();
     assert_eq!(

@@ -117,7 +117,7 @@ pub struct ShotEditArgs {
 }
 
 /// Fields of a shot's structured prompt.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args, Default, PartialEq, Eq)]
 pub struct SpecFields {
     #[arg(long)]
     pub subject: Option<String>,
@@ -198,4 +198,11 @@ pub struct QueueArgs {
     /// Every job, not only the unfinished and the last 20 finished.
     #[arg(long)]
     pub all: bool,
+}
+
+impl SpecFields {
+    /// No field given.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }

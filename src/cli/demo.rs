@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use super::output::errln;
 use anyhow::Result;
 
 use super::args::{RenderArgs, ShotsArgs};
@@ -16,7 +17,7 @@ const SHOTS: &str = include_str!("../../fixtures/demo/shots.csv");
 /// Listings print as tables: the demo is for people (`--json` is ignored).
 pub fn run(home: Option<PathBuf>, _json: bool) -> Result<i32> {
     let home = home.unwrap_or_else(|| std::env::temp_dir().join("previs-demo"));
-    eprintln!(
+    errln!(
         "demo home: {} (pass --home DIR to keep it elsewhere)",
         home.display()
     );
@@ -54,7 +55,7 @@ pub fn run(home: Option<PathBuf>, _json: bool) -> Result<i32> {
     let code = jobs::render(&ctx, render)?;
     {
         takes::list(&ctx, None)?;
-        eprintln!(
+        errln!(
             "play a take with `mpv PATH`; explore with `previs --home {} takes`, `reroll`, `circle`",
             home.display()
         );

@@ -2,13 +2,15 @@
 
 use std::collections::BTreeSet;
 
+use super::output::{errln, outln};
 use anyhow::{Result, anyhow, bail};
 
 use super::args::{QueueArgs, RenderArgs, RerollArgs};
 use super::output::{print_json, table};
 use super::{Ctx, parse_size};
 use crate::engine::{
-    Batch, Clock, JobView, RenderOptions, RunOptions, SystemClock, queue_renders, queue_reroll,
+    Batch, Clock, Command, JobView, RenderOptions, RunOptions, SystemClock, queue_renders,
+    queue_reroll,
 };
 use crate::model::{JobId, JobOut, JobRecord, JobState, Shot};
 use crate::sanitize::line;
@@ -61,6 +63,23 @@ pub fn render(ctx: &Ctx, a: RenderArgs) -> Result<i32> {
         &opts,
         &SystemClock,
     )?;
+    let animatic = batch.jobs.first().is_some_and(|j| {
+        ctx.registry
+            .get(&j.recipe.backend)
+            .is_ok_and(|b| b.kind() == "animatic")
+    });
+    if animatic {
+        for s in &shots {
+            let mv = s.spec.camera.movement.trim();
+            if !mv.is_empty() && crate::model::CameraMove::find(mv).is_none() {
+                errln!(
+                    "note: shot {}: the animatic does not know the camera move {:?} and shows it static",
+                    line(&s.code),
+                    line(mv)
+                );
+            }
+        }
+    }
     finish_queueing(ctx, batch, a.wait)
 }
 
@@ -86,7 +105,7 @@ fn finish_queueing(ctx: &Ctx, batch: Batch, wait: bool) -> Result<i32> {
         .first()
         .map(|j| j.recipe.backend.clone())
         .unwrap_or_default();
-    eprintln!(
+    errln!(
         "queued {fresh} take{} on {backend} (estimated cost {:.2} {}){}",
         if fresh == 1 { "" } else { "s" },
         batch.estimate.amount,
@@ -105,9 +124,16 @@ fn finish_queueing(ctx: &Ctx, batch: Batch, wait: bool) -> Result<i32> {
         .iter()
         .filter(|j| matches!(j.state, JobState::Done { .. }))
     {
-        eprintln!("{}  cache hit", j.take_code);
+        errln!("{}  cache hit", j.take_code);
     }
     let ids: BTreeSet<JobId> = batch.jobs.iter().map(|j| j.id).collect();
+    if let Some(engine) = &ctx.engine {
+        // Queued on behalf of another process: the engine running here picks them up.
+        engine.send_blocking(Command::Wake);
+        if wait {
+            bail!("--wait is answered by the process that asked; queued {fresh} takes");
+        }
+    }
     let mut code = 0;
     if wait && fresh > 0 {
         let summary = super::worker::run_engine(
@@ -117,7 +143,7 @@ fn finish_queueing(ctx: &Ctx, batch: Batch, wait: bool) -> Result<i32> {
                 only: Some(ids.clone()),
             },
         )?;
-        eprintln!(
+        errln!(
             "{} done, {} failed, {} canceled{}",
             summary.done,
             summary.failed,
@@ -136,14 +162,23 @@ fn finish_queueing(ctx: &Ctx, batch: Batch, wait: bool) -> Result<i32> {
         .iter()
         .filter_map(|id| ctx.store.job(*id).ok().flatten())
         .collect();
-    if wait && jobs.iter().any(|j| !j.state.is_terminal()) {
-        // Paused or interrupted before they ended.
+    let unfinished = jobs.iter().filter(|j| !j.state.is_terminal()).count();
+    if wait && unfinished > 0 {
         code = 1;
+        if ctx.store.queue_paused()? {
+            errln!(
+                "error: {unfinished} takes did not start: the queue is paused; `previs resume` and `previs work` render them"
+            );
+        } else {
+            errln!(
+                "error: stopped before {unfinished} takes finished; they are back in the queue and `previs work` renders them"
+            );
+        }
     }
     if ctx.json {
         print_json(&views(ctx, &jobs)?)?;
     } else if !wait {
-        eprintln!("run `previs work --until-idle` (or render with --wait) to render them");
+        errln!("run `previs work --until-idle` (or render with --wait) to render them");
     }
     Ok(code)
 }
@@ -195,10 +230,10 @@ pub fn queue(ctx: &Ctx, a: &QueueArgs) -> Result<i32> {
         return Ok(0);
     }
     if ctx.store.queue_paused()? {
-        println!("queue paused (`previs resume` resumes it)");
+        outln!("queue paused (`previs resume` resumes it)");
     }
     if views.is_empty() {
-        println!("the queue is empty");
+        outln!("the queue is empty");
         return Ok(0);
     }
     let rows: Vec<Vec<String>> = views
@@ -210,11 +245,24 @@ pub fn queue(ctx: &Ctx, a: &QueueArgs) -> Result<i32> {
                 (None, Some(p)) => p.clone(),
                 _ => String::new(),
             };
+            // Without an engine in this process (we hold the store), nothing is rendering: an
+            // active state is an interruption that the next `previs work` recovers.
+            let interrupted = ctx.engine.is_none()
+                && matches!(v.state.as_str(), "submitting" | "remote" | "downloading");
+            let info = if interrupted {
+                "interrupted; `previs work` resumes it".to_string()
+            } else {
+                info
+            };
             vec![
                 v.id.to_string(),
                 v.take.clone(),
-                super::worker::state_label(&v.state).to_string(),
-                if v.state == "remote" || v.state == "downloading" {
+                if interrupted {
+                    "interrupted".to_string()
+                } else {
+                    super::worker::state_label(&v.state).to_string()
+                },
+                if !interrupted && (v.state == "remote" || v.state == "downloading") {
                     format!("{:>3.0}%", v.progress * 100.0)
                 } else {
                     String::new()
@@ -265,6 +313,18 @@ pub fn cancel(ctx: &Ctx, key: &str) -> Result<i32> {
             job.state.name()
         );
     }
+    if let Some(engine) = &ctx.engine {
+        // An engine runs here: it cancels the job, running or not.
+        if !engine.send_blocking(Command::Cancel { job: job.id }) {
+            bail!("the engine stopped; run the command again");
+        }
+        if ctx.json {
+            print_json(&views(ctx, std::slice::from_ref(&job))?)?;
+        } else {
+            outln!("cancel sent for job {} ({})", job.id, job.take_code);
+        }
+        return Ok(0);
+    }
     job.apply(
         JobOut::Cancel,
         SystemClock.now(),
@@ -273,13 +333,45 @@ pub fn cancel(ctx: &Ctx, key: &str) -> Result<i32> {
     .map_err(|e| anyhow!(e.to_string()))?;
     ctx.store.put_job(&job)?;
     let _ = std::fs::remove_file(media::tmp_path(ctx.store.dir(), job.id));
-    println!("canceled job {} ({})", job.id, job.take_code);
+    // A kill between moving a finished file into place and recording its take leaves the file
+    // without a take; it goes with its job.
+    if ctx
+        .store
+        .take_by_code(&job.project, &job.take_code)?
+        .is_none()
+    {
+        let _ = std::fs::remove_file(
+            ctx.store
+                .dir()
+                .join(media::take_rel_path(&job.project, &job.take_code)),
+        );
+    }
+    if ctx.json {
+        print_json(&views(ctx, std::slice::from_ref(&job))?)?;
+    } else {
+        outln!("canceled job {} ({})", job.id, job.take_code);
+    }
     Ok(0)
 }
 
 pub fn pause(ctx: &Ctx, paused: bool) -> Result<i32> {
-    ctx.store.set_queue_paused(paused)?;
-    println!(
+    match &ctx.engine {
+        Some(engine) => {
+            if !engine.send_blocking(if paused {
+                Command::Pause
+            } else {
+                Command::Resume
+            }) {
+                bail!("the engine stopped; run the command again");
+            }
+        }
+        None => ctx.store.set_queue_paused(paused)?,
+    }
+    if ctx.json {
+        print_json(&serde_json::json!({ "paused": paused }))?;
+        return Ok(0);
+    }
+    outln!(
         "{}",
         if paused {
             "queue paused: no new jobs start until `previs resume`"

@@ -4,6 +4,7 @@
 //! and one-line `error: …` messages; exit code 0 on success, 1 on failure, 2 on usage errors.
 
 mod args;
+mod control;
 mod demo;
 mod jobs;
 mod output;
@@ -22,6 +23,7 @@ use crate::model::{Project, Shot, Take};
 use crate::store::Store;
 
 /// What every command needs: where things are, the configuration and the open store.
+#[derive(Clone)]
 pub struct Ctx {
     pub paths: Paths,
     pub config: Config,
@@ -29,13 +31,20 @@ pub struct Ctx {
     pub registry: Registry,
     pub json: bool,
     project: Option<String>,
+    /// The engine running in this process, when the command runs on behalf of another previs
+    /// process (see `control`): job changes then go through it, never around it.
+    pub engine: Option<crate::engine::EngineHandle>,
 }
 
 impl Ctx {
     pub fn open(home: Option<PathBuf>, project: Option<String>, json: bool) -> Result<Self> {
         let paths = Paths::resolve(home.as_deref())?;
-        crate::logging::init(&paths.log_dir);
         let store = Store::open_waiting(&paths.data_dir, std::time::Duration::from_secs(3))?;
+        Self::with_store(paths, store, project, json)
+    }
+
+    fn with_store(paths: Paths, store: Store, project: Option<String>, json: bool) -> Result<Self> {
+        crate::logging::init(&paths.log_dir);
         let config = Config::load(&paths.config_file)?;
         let registry = Registry::from_config(&config);
         Ok(Self {
@@ -45,7 +54,27 @@ impl Ctx {
             registry,
             json,
             project,
+            engine: None,
         })
+    }
+
+    /// A context for a command run on behalf of another process, sharing this process's store
+    /// and engine.
+    pub fn for_client(
+        &self,
+        project: Option<String>,
+        json: bool,
+        engine: crate::engine::EngineHandle,
+    ) -> Self {
+        Self {
+            paths: self.paths.clone(),
+            config: self.config.clone(),
+            store: self.store.clone(),
+            registry: self.registry.clone(),
+            json,
+            project,
+            engine: Some(engine),
+        }
     }
 
     /// The project named by `--project`, else the current one.
@@ -88,8 +117,9 @@ impl Ctx {
     }
 }
 
-/// Runs one parsed command line; the result decides the exit code.
-pub fn run(cli: Cli) -> Result<i32> {
+/// Runs one parsed command line (`args` are the raw arguments, for forwarding); the result
+/// decides the exit code.
+pub fn run(cli: Cli, args: Vec<String>) -> Result<i32> {
     if cli.demo {
         return demo::run(cli.home, cli.json);
     }
@@ -98,21 +128,49 @@ pub fn run(cli: Cli) -> Result<i32> {
             "the full-screen workstation is not part of this build yet; `previs --help` lists the commands, `previs --demo` renders a demo project"
         );
     };
-    let ctx = Ctx::open(cli.home.clone(), cli.project.clone(), cli.json)?;
+    let paths = Paths::resolve(cli.home.as_deref())?;
+    // A busy worker owns the store; it runs the command for us over its control socket.
+    let store = match Store::open(&paths.data_dir) {
+        Err(crate::store::StoreError::Locked { .. })
+            if !matches!(cmd, Cmd::Work { .. }) && control::reachable(&paths) =>
+        {
+            return control::forward(&paths, &cmd, args, cli.project.as_deref());
+        }
+        Err(crate::store::StoreError::Locked { .. }) => {
+            Store::open_waiting(&paths.data_dir, std::time::Duration::from_secs(3))?
+        }
+        other => other?,
+    };
+    let ctx = Ctx::with_store(paths, store, cli.project.clone(), cli.json)?;
+    if let Cmd::Work { until_idle } = cmd {
+        return worker::work(ctx, until_idle, cli.home, cli.project);
+    }
+    dispatch(&ctx, cmd, None)
+}
+
+/// Runs a command on an open context. `cwd` is the caller's directory when the command came
+/// from another process (relative paths are its).
+pub fn dispatch(ctx: &Ctx, cmd: Cmd, cwd: Option<&std::path::Path>) -> Result<i32> {
     match cmd {
-        Cmd::Init(a) => shots::init(&ctx, a),
-        Cmd::Import { file } => shots::import(&ctx, &file),
-        Cmd::Shots(a) => shots::list(&ctx, &a),
-        Cmd::Shot(a) => shots::shot(&ctx, *a),
-        Cmd::Render(a) => jobs::render(&ctx, *a),
-        Cmd::Reroll(a) => jobs::reroll(&ctx, a),
-        Cmd::Queue(a) => jobs::queue(&ctx, &a),
-        Cmd::Work { until_idle } => worker::work(ctx, until_idle, cli.home, cli.project),
-        Cmd::Cancel { job } => jobs::cancel(&ctx, &job),
-        Cmd::Pause => jobs::pause(&ctx, true),
-        Cmd::Resume => jobs::pause(&ctx, false),
-        Cmd::Takes { shot } => takes::list(&ctx, shot.as_deref()),
-        Cmd::Circle { take } => takes::circle(&ctx, &take),
+        Cmd::Init(a) => shots::init(ctx, a),
+        Cmd::Import { file } => {
+            let file = match cwd {
+                Some(dir) if file.is_relative() => dir.join(file),
+                _ => file,
+            };
+            shots::import(ctx, &file)
+        }
+        Cmd::Shots(a) => shots::list(ctx, &a),
+        Cmd::Shot(a) => shots::shot(ctx, *a),
+        Cmd::Render(a) => jobs::render(ctx, *a),
+        Cmd::Reroll(a) => jobs::reroll(ctx, a),
+        Cmd::Queue(a) => jobs::queue(ctx, &a),
+        Cmd::Work { .. } => bail!("a worker is already running on this home"),
+        Cmd::Cancel { job } => jobs::cancel(ctx, &job),
+        Cmd::Pause => jobs::pause(ctx, true),
+        Cmd::Resume => jobs::pause(ctx, false),
+        Cmd::Takes { shot } => takes::list(ctx, shot.as_deref()),
+        Cmd::Circle { take } => takes::circle(ctx, &take),
     }
 }
 
@@ -129,8 +187,10 @@ pub fn parse_size(text: &str) -> Result<(u32, u32)> {
         .trim()
         .parse()
         .with_context(|| format!("invalid height in {text:?}; e.g. 1280x720"))?;
-    if w == 0 || h == 0 {
-        bail!("invalid size {text:?}: width and height must be positive");
+    if !(16..=4096).contains(&w) || !(16..=4096).contains(&h) || w % 2 != 0 || h % 2 != 0 {
+        bail!(
+            "invalid size {text:?}: width and height are even numbers from 16 to 4096 (e.g. 1280x720, 720x1280)"
+        );
     }
     Ok((w, h))
 }

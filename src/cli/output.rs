@@ -1,14 +1,82 @@
 //! Printing: aligned tables for people, one JSON document for programs. Every cell is
 //! sanitised; widths count terminal columns, so Chinese text lines up.
 
+use std::cell::RefCell;
+use std::io::Write as _;
+
 use anyhow::Result;
 use serde::Serialize;
 
 use crate::sanitize::line;
 
+thread_local! {
+    /// When set, command output goes here instead of the terminal (a command run on behalf of
+    /// another previs process, see `cli::control`).
+    static CAPTURE: RefCell<Option<Captured>> = const { RefCell::new(None) };
+}
+
+/// What a captured command printed.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Captured {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `f` with its output captured on this thread.
+pub fn capture<T>(f: impl FnOnce() -> T) -> (T, Captured) {
+    CAPTURE.with(|c| *c.borrow_mut() = Some(Captured::default()));
+    let r = f();
+    let out = CAPTURE.with(|c| c.borrow_mut().take()).unwrap_or_default();
+    (r, out)
+}
+
+/// A line on stdout. A closed pipe (`previs shots | head -1`) ends the command quietly.
+pub fn out_line(text: &str) {
+    let captured = CAPTURE.with(|c| {
+        c.borrow_mut().as_mut().map(|cap| {
+            cap.stdout.push_str(text);
+            cap.stdout.push('\n');
+        })
+    });
+    if captured.is_some() {
+        return;
+    }
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = writeln!(o, "{text}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}
+
+/// A line on stderr.
+pub fn err_line(text: &str) {
+    let captured = CAPTURE.with(|c| {
+        c.borrow_mut().as_mut().map(|cap| {
+            cap.stderr.push_str(text);
+            cap.stderr.push('\n');
+        })
+    });
+    if captured.is_none() {
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
+    }
+}
+
+/// `println!` for command output.
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::cli::output::out_line(&format!($($t)*)) };
+}
+
+/// `eprintln!` for command notes.
+macro_rules! errln {
+    ($($t:tt)*) => { $crate::cli::output::err_line(&format!($($t)*)) };
+}
+
+pub(crate) use {errln, outln};
+
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value)?;
-    println!("{text}");
+    out_line(&text);
     Ok(())
 }
 
@@ -63,14 +131,14 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
         let mut s = String::new();
         for (i, c) in cells.iter().enumerate() {
             if i + 1 == n {
-                s.push_str(c);
+                s.push_str(&clip(c, 200));
             } else {
                 let c = clip(c, widths[i]);
                 s.push_str(&c);
                 s.push_str(&" ".repeat(widths[i] - width(&c) + 2));
             }
         }
-        println!("{}", s.trim_end());
+        out_line(s.trim_end());
     };
     print(&headers.iter().map(|h| (*h).to_string()).collect::<Vec<_>>());
     for r in &rows {

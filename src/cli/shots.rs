@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::output::outln;
 use anyhow::{Result, anyhow, bail};
 use serde::Serialize;
 
@@ -21,6 +22,9 @@ pub fn init(ctx: &Ctx, a: InitArgs) -> Result<i32> {
         (project.settings.width, project.settings.height) = parse_size(size)?;
     }
     if let Some(fps) = a.fps {
+        if !(1..=120).contains(&fps) {
+            bail!("invalid --fps {fps}: give 1 to 120 frames per second");
+        }
         project.settings.fps = fps;
     }
     if let Some(d) = a.duration {
@@ -38,7 +42,7 @@ pub fn init(ctx: &Ctx, a: InitArgs) -> Result<i32> {
     if ctx.json {
         print_json(&project)?;
     } else {
-        println!("created project {} and made it current", project.name);
+        outln!("created project {} and made it current", project.name);
     }
     Ok(0)
 }
@@ -101,7 +105,7 @@ pub fn import(ctx: &Ctx, file: &Path) -> Result<i32> {
             shots,
         })?;
     } else {
-        println!(
+        outln!(
             "imported {}: {} scenes, {} shots ({} new, {} updated, {} unchanged, {} omitted, {} removed)",
             line(&file_name),
             s.scenes,
@@ -160,10 +164,17 @@ pub fn list(ctx: &Ctx, a: &ShotsArgs) -> Result<i32> {
         .filter(|s| a.all || !s.omitted)
         .collect();
     if a.csv {
-        let mut out = std::io::stdout().lock();
+        let mut out = Vec::new();
         script::csv::export(&scenes, &shots, &mut out)?;
+        let text = String::from_utf8_lossy(&out);
+        super::output::out_line(text.strip_suffix('\n').unwrap_or(&text));
         return Ok(0);
     }
+    show(ctx, &project, &scenes, &shots)
+}
+
+/// Prints shots as a table or, with `--json`, as `ShotView`s.
+fn show(ctx: &Ctx, project: &Project, scenes: &[Scene], shots: &[Shot]) -> Result<i32> {
     let heading = |n: &str| {
         scenes
             .iter()
@@ -172,7 +183,7 @@ pub fn list(ctx: &Ctx, a: &ShotsArgs) -> Result<i32> {
     };
     let mut rows = Vec::new();
     let mut views = Vec::new();
-    for s in &shots {
+    for s in shots {
         let takes = ctx.store.takes_of_shot(s.id)?;
         let circled = s
             .circled
@@ -220,7 +231,7 @@ pub fn list(ctx: &Ctx, a: &ShotsArgs) -> Result<i32> {
     if ctx.json {
         print_json(&views)?;
     } else if rows.is_empty() {
-        println!("no shots yet; `previs import FILE` or `previs shot add` creates them");
+        outln!("no shots yet; `previs import FILE` or `previs shot add` creates them");
     } else {
         table(
             &[
@@ -242,7 +253,19 @@ pub fn shot(ctx: &Ctx, cmd: ShotCmd) -> Result<i32> {
             let scene = match scenes.iter().find(|s| s.number == a.scene) {
                 Some(s) => s.clone(),
                 None => {
-                    let heading = a.heading.clone().unwrap_or_default();
+                    // Scene numbers follow Fountain's rule (`12`, `12A`, `I.1-A`).
+                    let valid = !a.scene.is_empty()
+                        && a.scene
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+                        && a.scene.chars().any(|c| c.is_ascii_alphanumeric());
+                    if !valid {
+                        bail!(
+                            "invalid --scene {:?}: a scene number uses letters, digits, '-' or '.' (e.g. 12 or 12A)",
+                            line(&a.scene)
+                        );
+                    }
+                    let heading = crate::sanitize::line(&a.heading.clone().unwrap_or_default());
                     let parsed = script::fountain::parse_heading(&heading);
                     let s = Scene {
                         number: a.scene.clone(),
@@ -297,14 +320,26 @@ pub fn shot(ctx: &Ctx, cmd: ShotCmd) -> Result<i32> {
                 .collect();
             batch.push(shot.clone());
             ctx.store.put_shots(&batch)?;
-            println!("added shot {}", shot.code);
+            if ctx.json {
+                return show(ctx, &project, &ctx.store.scenes(&project.name)?, &[shot]);
+            }
+            outln!("added shot {}", line(&shot.code));
         }
         ShotCmd::Edit(a) => {
             let mut shot = ctx.shot(&project, &a.shot)?;
+            if a.fields.is_empty() {
+                bail!(
+                    "nothing to change for shot {}; give a field, e.g. --action TEXT or --movement \"push in\" (see `previs shot edit --help`)",
+                    shot.code
+                );
+            }
             apply_fields(&mut shot.spec, &a.fields)?;
             shot.updated_at = now;
             ctx.store.put_shot(&shot)?;
-            println!("updated shot {}", shot.code);
+            if ctx.json {
+                return show(ctx, &project, &ctx.store.scenes(&project.name)?, &[shot]);
+            }
+            outln!("updated shot {}", line(&shot.code));
         }
         ShotCmd::Rm { shot } => {
             let mut shot = ctx.shot(&project, &shot)?;
@@ -312,13 +347,13 @@ pub fn shot(ctx: &Ctx, cmd: ShotCmd) -> Result<i32> {
                 shot.omitted = true;
                 shot.updated_at = now;
                 ctx.store.put_shot(&shot)?;
-                println!(
+                outln!(
                     "shot {} has takes: marked omitted (its takes are kept; `previs shots --all` shows it)",
-                    shot.code
+                    line(&shot.code)
                 );
             } else {
                 ctx.store.remove_shot(shot.id)?;
-                println!("removed shot {}", shot.code);
+                outln!("removed shot {}", line(&shot.code));
             }
         }
     }
@@ -332,10 +367,27 @@ fn scene_rank(scenes: &[Scene], number: &str) -> usize {
         .unwrap_or(usize::MAX)
 }
 
+/// Longest text field accepted (the parsers apply the same limit).
+const MAX_FIELD: usize = 20_000;
+
 fn apply_fields(spec: &mut ShotSpec, f: &SpecFields) -> Result<()> {
+    for (flag, v) in [
+        ("--subject", &f.subject),
+        ("--action", &f.action),
+        ("--environment", &f.environment),
+        ("--negative", &f.negative),
+    ] {
+        if let Some(v) = v.as_ref().filter(|v| v.chars().count() > MAX_FIELD) {
+            bail!(
+                "{flag} is {} characters long; keep it under {MAX_FIELD}",
+                v.chars().count()
+            );
+        }
+    }
+    // Text from the command line is outside text too: no control characters are stored.
     let text = |dst: &mut String, v: &Option<String>| {
         if let Some(v) = v {
-            *dst = v.trim().to_string();
+            *dst = crate::sanitize::sanitize(v, true).trim().to_string();
         }
     };
     text(&mut spec.subject, &f.subject);

@@ -93,6 +93,7 @@ async fn engine_once(ctx: &Ctx, opts: RunOptions, stop: &Stop) -> Result<RunSumm
         Arc::new(SystemClock),
         tx,
     );
+    let serving = super::control::serve(ctx, handle.clone());
     *stop.engine.lock().await = Some(handle);
     let printer = tokio::spawn(async move {
         let mut progress = Progress::default();
@@ -101,6 +102,7 @@ async fn engine_once(ctx: &Ctx, opts: RunOptions, stop: &Stop) -> Result<RunSumm
         }
     });
     let summary = engine.run(opts).await;
+    drop(serving);
     *stop.engine.lock().await = None;
     let _ = printer.await;
     Ok(summary?)
@@ -152,7 +154,8 @@ pub fn work(
             }
         }
         eprintln!("{} done, {} failed, {} canceled", total.done, total.failed, total.canceled);
-        Ok(0)
+        // A batch run (`--until-idle`) that lost takes says so in its exit code.
+        Ok(i32::from(until_idle && total.failed > 0))
     })
 }
 

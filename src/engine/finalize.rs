@@ -20,6 +20,18 @@ impl Engine {
         let dir = self.store.dir().to_path_buf();
         let tmp = media::tmp_path(&dir, job.id);
         let rel = media::take_rel_path(&job.project, &job.take_code);
+        let (project, code) = (job.project.clone(), job.take_code.clone());
+        if self
+            .blocking(move |s| s.take_by_code(&project, &code))
+            .await?
+            .is_some()
+        {
+            // Never overwrite another take's file; the take code was handed out twice.
+            return Ok(Err(format!(
+                "take {} already exists; refusing to overwrite its file (queue the shot again)",
+                job.take_code
+            )));
+        }
         let checked = tokio::task::spawn_blocking(move || {
             let info = probe::probe(&tmp)
                 .map_err(|e| format!("the rendered file is not a playable MP4: {e}"))?;
@@ -85,9 +97,13 @@ impl Engine {
             None => None,
         };
         let view = super::JobView::new(job, Some(&take), parent.as_deref(), self.store.dir());
-        self.emit(Event::JobUpdated { job: view });
+        self.emit(Event::JobUpdated {
+            job: Box::new(view),
+        });
         let take_view = TakeView::new(&take, false, parent.as_deref(), self.store.dir());
-        self.emit(Event::TakeReady { take: take_view });
+        self.emit(Event::TakeReady {
+            take: Box::new(take_view),
+        });
         Ok(Ok(()))
     }
 }

@@ -83,10 +83,10 @@ pub enum Level {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     JobUpdated {
-        job: JobView,
+        job: Box<JobView>,
     },
     TakeReady {
-        take: TakeView,
+        take: Box<TakeView>,
     },
     Notice {
         level: Level,
@@ -108,6 +108,11 @@ impl EngineHandle {
     /// False when the engine has stopped.
     pub async fn send(&self, command: Command) -> bool {
         self.tx.send(command).await.is_ok()
+    }
+
+    /// `send` from a thread that is not async (a blocking task running a command).
+    pub fn send_blocking(&self, command: Command) -> bool {
+        self.tx.blocking_send(command).is_ok()
     }
 }
 
@@ -267,7 +272,9 @@ impl Engine {
 
     fn job_event(&self, job: &JobRecord) {
         let view = JobView::new(job, None, None, self.store.dir());
-        self.emit(Event::JobUpdated { job: view });
+        self.emit(Event::JobUpdated {
+            job: Box::new(view),
+        });
     }
 
     /// Applies `out`, writes the result (flushed for a new state) and announces it.
@@ -303,10 +310,22 @@ impl Engine {
 
     async fn schedule(&mut self, opts: &RunOptions) -> Result<(), EngineError> {
         let now = self.clock.now();
-        self.queued.sort_by_key(|j| (j.priority, j.id));
+        if !self.queued.is_sorted_by_key(|j| (j.priority, j.id)) {
+            self.queued.sort_by_key(|j| (j.priority, j.id));
+        }
+        // Backends with no free slot are skipped without a look at their jobs; once every
+        // backend is full the scan stops (a long queue costs nothing per event).
+        let mut full: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
         let mut i = 0;
         while i < self.queued.len() {
+            if !full.is_empty() && self.registry.names().all(|n| full.contains(n)) {
+                break;
+            }
             let j = &self.queued[i];
+            if full.contains(&j.recipe.backend) {
+                i += 1;
+                continue;
+            }
             if !in_scope(opts, j.id) || j.not_before.is_some_and(|t| t > now) {
                 i += 1;
                 continue;
@@ -334,6 +353,7 @@ impl Engine {
                 .filter(|r| r.backend.name() == backend.name())
                 .count();
             if busy >= backend.max_in_flight() {
+                full.insert(j.recipe.backend.clone());
                 i += 1;
                 continue;
             }

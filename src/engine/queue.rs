@@ -43,6 +43,10 @@ struct Planned {
 /// Largest seed handed out: Wan backends take seeds in `[0, 2^31 - 1]`.
 pub const MAX_SEED: u64 = 2_147_483_647;
 
+/// Most takes one render request may queue (a typo like `--takes 1000 --all` should not queue
+/// millions of jobs).
+pub const MAX_BATCH: u64 = 5_000;
+
 /// Queues `opts.takes` takes of each shot.
 pub fn queue_renders(
     store: &Store,
@@ -66,6 +70,17 @@ pub fn queue_renders(
         .cloned()
         .collect();
     let shots = shots.as_slice();
+    let total = shots.len() as u64 * u64::from(opts.takes.max(1));
+    if total > MAX_BATCH {
+        return Err(EngineError::Invalid(format!(
+            "{total} takes in one render is more than {MAX_BATCH}; render fewer shots or fewer --takes at a time"
+        )));
+    }
+    if let Some(s) = opts.seed.filter(|s| *s > MAX_SEED) {
+        return Err(EngineError::Invalid(format!(
+            "invalid --seed {s}: seeds go from 0 to {MAX_SEED}"
+        )));
+    }
     let mut planned = Vec::new();
     for (i, shot) in shots.iter().enumerate() {
         let r = shot.spec.resolve(&project.settings);
@@ -82,7 +97,8 @@ pub fn queue_renders(
         let base_seed = opts.seed.or(shot.spec.seed);
         for t in 0..opts.takes.max(1) {
             let seed = match base_seed {
-                Some(s) => s.saturating_add(u64::from(t)),
+                // Consecutive seeds, wrapping within the range every backend accepts.
+                Some(s) => (s.min(MAX_SEED) + u64::from(t)) % (MAX_SEED + 1),
                 None => fastrand::u64(0..=MAX_SEED),
             };
             let recipe = Recipe {
@@ -103,7 +119,12 @@ pub fn queue_renders(
             };
             backend
                 .check(&recipe)
-                .map_err(|e| EngineError::Invalid(format!("shot {}: {e}", shot.code)))?;
+                .map_err(|e| {
+                    EngineError::Invalid(format!(
+                        "shot {}: {e}; change it with `previs shot edit {} --size WxH --fps N --duration S` or override with `render --size/--fps/--duration`",
+                        shot.code, shot.code
+                    ))
+                })?;
             planned.push(Planned {
                 shot: i,
                 recipe,
@@ -150,6 +171,11 @@ pub fn queue_reroll(
         }
         recipe.prompt = text;
     }
+    if let Some(s) = seed.filter(|s| *s > MAX_SEED) {
+        return Err(EngineError::Invalid(format!(
+            "invalid --seed {s}: seeds go from 0 to {MAX_SEED}"
+        )));
+    }
     recipe.seed = seed.unwrap_or_else(|| {
         loop {
             let s = fastrand::u64(0..=MAX_SEED);
@@ -172,7 +198,8 @@ pub fn queue_reroll(
         project,
         vec![shot],
         planned,
-        seed.is_none(),
+        // A re-roll asks for a new take: even with the parent's own seed it renders anew.
+        true,
         clock,
     )
 }
@@ -194,6 +221,20 @@ fn commit(
     };
     let mut touched = vec![false; shots.len()];
     let scenes = store.scenes(&project.name)?;
+    // Take codes are file names: never hand one out twice, even when a shot was renumbered or
+    // two shot codes clean up to the same characters.
+    let mut used: std::collections::HashSet<String> = store
+        .jobs()?
+        .into_iter()
+        .filter(|j| j.project == project.name)
+        .map(|j| j.take_code.to_ascii_uppercase())
+        .chain(
+            store
+                .takes(&project.name)?
+                .into_iter()
+                .map(|t| t.code.to_ascii_uppercase()),
+        )
+        .collect();
     for (k, p) in planned.into_iter().enumerate() {
         let id = JobId(first_id + k as u64);
         let shot = &mut shots[p.shot];
@@ -211,16 +252,20 @@ fn commit(
         let (number, code) = match &cached {
             Some(t) => (t.number, t.code.clone()),
             None => {
-                let n = shot.next_take;
-                shot.next_take += 1;
                 touched[p.shot] = true;
-                let code = take_code(&shot.scene, &shot.code, n).map_err(|_| {
-                    EngineError::Invalid(format!(
-                        "shot {} has no usable code for a take name",
-                        shot.code
-                    ))
-                })?;
-                (n, code)
+                loop {
+                    let n = shot.next_take;
+                    shot.next_take += 1;
+                    let code = take_code(&shot.scene, &shot.code, n).map_err(|_| {
+                        EngineError::Invalid(format!(
+                            "shot {:?} has no letters or digits to name its takes; rename it with a letter or digit in its code (re-import or `previs shot add --code`)",
+                            crate::sanitize::line(&shot.code)
+                        ))
+                    })?;
+                    if used.insert(code.to_ascii_uppercase()) {
+                        break (n, code);
+                    }
+                }
             }
         };
         let backend = registry

@@ -84,7 +84,9 @@ impl Engine {
         for code in bad {
             self.notice(
                 Level::Warn,
-                format!("take {code}: its file is missing or was changed on disk"),
+                format!(
+                    "take {code}: its file is missing or was changed on disk; `previs reroll {code} --seed SEED` (the seed `previs takes` shows) makes it again"
+                ),
             );
         }
         Ok(())

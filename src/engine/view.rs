@@ -148,6 +148,13 @@ pub struct TakeView {
     pub job: u64,
     /// What the file really is (probed after rendering).
     pub media: crate::model::MediaInfo,
+    /// The structured prompt the compiled prompt came from.
+    pub spec: crate::model::ShotSpec,
+    /// Backend parameters beyond size, fps and seed (steps, sampler, …).
+    pub params: BTreeMap<String, serde_json::Value>,
+    pub queued_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: i64,
     pub render_ms: u64,
     pub created_at: i64,
 }
@@ -180,6 +187,11 @@ impl TakeView {
             parent: parent.map(str::to_string),
             job: take.job.0,
             media: take.media.clone(),
+            spec: r.spec.clone(),
+            params: r.params.clone(),
+            queued_at: take.timings.queued_at,
+            started_at: take.timings.started_at,
+            finished_at: take.timings.finished_at,
             render_ms: take.timings.render_ms,
             created_at: take.created_at,
         }

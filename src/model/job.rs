@@ -322,6 +322,10 @@ impl JobRecord {
                 if matches!(self.state, S::Failed { .. }) {
                     self.attempts = 0;
                     self.finished_at = None;
+                } else if self.state.is_active() {
+                    // An interrupted attempt (crash, shutdown, lost by the backend) is not a
+                    // failed one: it does not count against `max_attempts`.
+                    self.attempts = self.attempts.saturating_sub(1);
                 }
                 self.not_before = None;
                 S::Queued

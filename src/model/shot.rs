@@ -36,6 +36,16 @@ impl IntExt {
             Self::Est => "establishing exterior",
         }
     }
+
+    /// The same in Chinese.
+    pub fn describe_zh(self) -> &'static str {
+        match self {
+            Self::Int => "室内",
+            Self::Ext => "室外",
+            Self::IntExt => "室内外",
+            Self::Est => "外景全景",
+        }
+    }
 }
 
 /// A scene of the script, in script order.
@@ -59,11 +69,16 @@ pub struct Scene {
 }
 
 impl Scene {
-    /// The environment a shot inherits from its heading: `interior, kitchen, night`.
+    /// The environment a shot inherits from its heading: `interior, kitchen, night`, or in the
+    /// heading's language (`室内，客厅，夜`).
     pub fn environment(&self) -> String {
+        let zh = self
+            .heading
+            .chars()
+            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
         let mut parts: Vec<String> = Vec::new();
         if let Some(ie) = self.int_ext {
-            parts.push(ie.describe().to_string());
+            parts.push(if zh { ie.describe_zh() } else { ie.describe() }.to_string());
         }
         if !self.location.is_empty() {
             parts.push(self.location.to_lowercase());
@@ -73,6 +88,8 @@ impl Scene {
         }
         if parts.is_empty() {
             self.heading.clone()
+        } else if zh {
+            parts.join("，")
         } else {
             parts.join(", ")
         }
@@ -277,6 +294,11 @@ impl CameraMove {
     /// Reads a movement description in English or Chinese; the first move named wins, and a
     /// description naming none is static.
     pub fn parse(text: &str) -> Self {
+        Self::find(text).unwrap_or(Self::Static)
+    }
+
+    /// The first move a description names, if it names one.
+    pub fn find(text: &str) -> Option<Self> {
         const WORDS: &[(&str, CameraMove)] = &[
             ("push in", CameraMove::PushIn),
             ("push-in", CameraMove::PushIn),
@@ -311,6 +333,9 @@ impl CameraMove {
             ("orbit", CameraMove::Orbit),
             ("arc shot", CameraMove::Orbit),
             ("360", CameraMove::Orbit),
+            ("aerial", CameraMove::CraneUp),
+            ("drone", CameraMove::CraneUp),
+            ("航拍", CameraMove::CraneUp),
             ("handheld", CameraMove::Handheld),
             ("hand-held", CameraMove::Handheld),
             ("hand held", CameraMove::Handheld),
@@ -364,7 +389,7 @@ impl CameraMove {
                 }
             }
         }
-        best.map_or(Self::Static, |(_, _, mv)| mv)
+        best.map(|(_, _, mv)| mv)
     }
 }
 

@@ -2,7 +2,10 @@
 //!
 //! Invariant: parsing is pure (text in, [`ParsedScript`] out) and never touches the store;
 //! reconciling a parse with the shots already stored is [`merge`]'s job. Every error names the
-//! file and the 1-based line.
+//! file and the 1-based line. Every text a parser hands out (headings, action, dialogue, notes,
+//! synopses, title page values, cells, codes) has passed [`crate::sanitize`], so it holds no
+//! control characters, escape sequences or bidi overrides (line breaks stay in multi-line
+//! fields), and no field is longer than [`MAX_FIELD_CHARS`].
 
 pub mod csv;
 pub mod fountain;
@@ -20,6 +23,9 @@ pub struct ParsedScript {
     /// Fountain title page keys and values in file order (`Title`, `Author`, …).
     pub title_page: Vec<(String, String)>,
     pub scenes: Vec<ParsedScene>,
+    /// What the parser read past without failing, for the user to see: `FILE:LINE: …` each
+    /// (columns of a shot list it does not know, for instance).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -140,6 +146,43 @@ pub fn parse_file(path: &Path) -> Result<(Format, ParsedScript), ScriptError> {
     Ok((format, parsed))
 }
 
+/// The longest text one field (an action paragraph, a dialogue line, a note, a cell …) may hold,
+/// in characters: a longer one is an error rather than a prompt nobody can read or render.
+pub const MAX_FIELD_CHARS: usize = 20_000;
+
+/// An error at `line` of `file` when `text`, the `field` named in the message (`action`,
+/// `'Notes' cell`), is longer than [`MAX_FIELD_CHARS`].
+pub(crate) fn check_length(
+    file: &str,
+    line: u32,
+    field: &str,
+    text: &str,
+) -> Result<(), ScriptError> {
+    if text.len() <= MAX_FIELD_CHARS {
+        return Ok(());
+    }
+    let n = text.chars().count();
+    if n <= MAX_FIELD_CHARS {
+        return Ok(());
+    }
+    Err(ScriptError::Syntax {
+        file: file.to_string(),
+        line,
+        message: format!(
+            "the {field} is {n} characters long; split it (at most {MAX_FIELD_CHARS})"
+        ),
+    })
+}
+
+/// A syntax error; the message quotes text from the file, so it is sanitised like that text.
+pub(crate) fn syntax(file: &str, line: u32, message: &str) -> ScriptError {
+    ScriptError::Syntax {
+        file: file.to_string(),
+        line,
+        message: crate::sanitize::line(message),
+    }
+}
+
 /// Keeps `CameraSpec` import in one place for both formats.
 pub fn camera(size: &str, angle: &str, movement: &str, lens: &str) -> CameraSpec {
     CameraSpec {
@@ -162,6 +205,20 @@ mod tests {
             "s.fountain:4: invalid UTF-8 (byte offset 20); save the file as UTF-8"
         );
         assert_eq!(decode("s", b"\xEF\xBB\xBFhi").unwrap(), "hi");
+    }
+
+    #[test]
+    fn fields_longer_than_the_limit_are_errors() {
+        let at_limit = "字".repeat(MAX_FIELD_CHARS);
+        assert_eq!(check_length("f", 3, "action", &at_limit), Ok(()));
+        let over = format!("{at_limit}a");
+        let err = check_length("f", 3, "action", &over).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "f:3: the action is 20001 characters long; split it (at most 20000)"
+        );
+        let msg = syntax("f", 1, "column 'x\u{1b}[2J' has 'a\nb\u{202e}'").to_string();
+        assert_eq!(msg, "f:1: column 'x' has 'a b'");
     }
 
     #[test]

@@ -100,7 +100,10 @@ impl Store {
         let Some(take) = self.take(TakeId(be_u64(&id)))? else {
             return Ok(None);
         };
-        Ok(self.dir.join(&take.file).is_file().then_some(take))
+        // A missing, cut or replaced file is no cache hit: render anew.
+        let intact = std::fs::metadata(self.dir.join(&take.file))
+            .is_ok_and(|m| m.is_file() && m.len() == take.media.bytes);
+        Ok(intact.then_some(take))
     }
 }
 

@@ -89,6 +89,7 @@ impl Store {
             path: path.clone(),
             message: e.to_string(),
         })?;
+        remove_unfinished_snapshots(&data_dir.join("db"));
         let db = sled::Config::new()
             .path(data_dir.join("db"))
             .open()
@@ -224,6 +225,27 @@ impl Store {
     }
 }
 
+/// sled writes a snapshot to `snap.N.generating` and renames it when complete. A disk that
+/// filled up (or a kill) can leave an empty or partial one behind, and sled then refuses to open
+/// ("Read corrupted data"). It is never part of the committed state, so it goes.
+fn remove_unfinished_snapshots(db_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(db_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            match std::fs::remove_file(e.path()) {
+                Ok(()) => tracing::warn!(file = %name, "removed an unfinished sled snapshot"),
+                Err(err) => {
+                    tracing::warn!(file = %name, %err, "could not remove an unfinished sled snapshot")
+                }
+            }
+        }
+    }
+}
+
 pub(crate) fn be_u64(b: &[u8]) -> u64 {
     let mut a = [0u8; 8];
     let n = b.len().min(8);
@@ -282,6 +304,25 @@ mod tests {
         }
         let s = Store::open(dir.path()).unwrap();
         assert_eq!(s.schema_version().unwrap(), Some(SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn an_unfinished_snapshot_left_by_a_full_disk_does_not_lock_the_data_away() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            s.create_project(&crate::model::Project::new("kept", 1).unwrap())
+                .unwrap();
+        }
+        // What sled leaves when the disk fills while it writes a snapshot.
+        std::fs::write(dir.path().join("db/snap.00000000000012AB.generating"), b"").unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        assert!(s.project("kept").unwrap().is_some());
+        assert!(
+            !dir.path()
+                .join("db/snap.00000000000012AB.generating")
+                .exists()
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //!
 //! Invariant: a header name means at most one column and a header gives each column at most one
 //! cell; `export` writes each column's first name, so its header reads back as the same columns.
+//! Every cell of the header is either a column or listed in `Columns::ignored`, so none is
+//! dropped without the user being told; `width` and `height` come together or not at all.
 
 use std::collections::HashMap;
 
@@ -60,6 +62,22 @@ impl Column {
     /// The header `export` writes; the first of `names`.
     pub(super) fn name(self) -> &'static str {
         self.names()[0]
+    }
+
+    /// Cells that keep their line breaks: free text. The others (numbers, codes, camera words,
+    /// the heading) are one line, a line break becoming a space.
+    pub(super) fn is_multiline(self) -> bool {
+        matches!(
+            self,
+            Self::Description
+                | Self::Notes
+                | Self::Subject
+                | Self::Environment
+                | Self::Lighting
+                | Self::Style
+                | Self::Negative
+                | Self::Dialogue
+        )
     }
 
     /// Header names read as this column, lower case.
@@ -134,12 +152,16 @@ impl Column {
     }
 }
 
-/// Which cell holds which column.
-pub(super) struct Columns(HashMap<Column, usize>);
+/// Which cell holds which column, and which cells of the header are no column.
+pub(super) struct Columns {
+    map: HashMap<Column, usize>,
+    /// Indices of the header cells that name no column, in order.
+    pub(super) ignored: Vec<usize>,
+}
 
 impl Columns {
     pub(super) fn get(&self, column: Column) -> Option<usize> {
-        self.0.get(&column).copied()
+        self.map.get(&column).copied()
     }
 }
 
@@ -149,8 +171,10 @@ pub(super) fn map_columns(
     header: &::csv::StringRecord,
 ) -> Result<Columns, ScriptError> {
     let mut map: HashMap<Column, usize> = HashMap::new();
+    let mut ignored = Vec::new();
     for (index, name) in header.iter().enumerate() {
         let Some(column) = Column::of(name) else {
+            ignored.push(index);
             continue;
         };
         if let Some(first) = map.insert(column, index) {
@@ -177,5 +201,28 @@ pub(super) fn map_columns(
             ),
         ));
     }
-    Ok(Columns(map))
+    let pair = |have: Column, lack: Column| {
+        let have_name = map
+            .get(&have)
+            .and_then(|&i| header.get(i))
+            .map_or(have.name(), str::trim);
+        syntax(
+            file,
+            line,
+            format!(
+                "a '{have_name}' column needs a '{}' column next to it; add the '{}' column or remove '{have_name}'",
+                lack.name(),
+                lack.name()
+            ),
+        )
+    };
+    match (
+        map.contains_key(&Column::Width),
+        map.contains_key(&Column::Height),
+    ) {
+        (true, false) => return Err(pair(Column::Width, Column::Height)),
+        (false, true) => return Err(pair(Column::Height, Column::Width)),
+        _ => {}
+    }
+    Ok(Columns { map, ignored })
 }

@@ -2,36 +2,45 @@
 //!
 //! Invariant: `export` then `parse` gives back every field a row carries (scene number and
 //! heading, shot code, the whole `ShotSpec`, dialogue, notes) exactly, for text without leading
-//! or trailing whitespace. The `notes` and `dialogue` cells hold one entry per line; inside an
-//! entry `\n` stands for a line break and `\\` for a backslash.
+//! or trailing whitespace and without control characters (which `parse` removes from every
+//! cell), and for values `parse` accepts (a seed up to 2147483647, sizes and frame rates in
+//! range). The `notes` and `dialogue` cells hold one entry per line; inside an entry `\n`
+//! stands for a line break and `\\` for a backslash. A cell that starts with `'` loses that
+//! one `'`, which `export` puts before cells a spreadsheet would run as formulas.
 //!
-//! The parts: `columns` says which header names mean which column, `row` reads one row into a
-//! shot, `escape` and `dialogue` hold the text format of the `notes` and `dialogue` cells.
+//! The parts: `columns` says which header names mean which column, `quotes` finds a quoted
+//! field that never closes, `row` reads one row into a shot, `escape` and `dialogue` hold the
+//! text format of the `notes` and `dialogue` cells, `export` writes shot lists.
 
 mod columns;
 mod dialogue;
 mod escape;
+mod export;
+mod quotes;
 mod row;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_checks;
 
 use std::collections::HashMap;
 
-use columns::{Column, map_columns};
-use dialogue::write_dialogue;
-use escape::escape;
+use columns::{Column, Columns, map_columns};
+pub use export::export;
+use quotes::unterminated_quote;
 use row::Row;
 
 use super::fountain::{parse_heading, scene_environment};
 use super::{ParsedScene, ParsedScript, ScriptError};
-use crate::model::{Scene, Shot};
 
 /// Parses a CSV shot list with a header row. `file` only names the list in errors.
 ///
 /// The delimiter is `,`, or `;` or a tab when the header line holds no comma (spreadsheet exports
-/// in some locales). Unknown columns are ignored; a `description` (or `subject`) column is
-/// required. Rows are grouped into scenes by their scene value, in order of first appearance;
-/// without a scene column every row belongs to scene `1`. Blank rows are skipped.
+/// in some locales). Unknown columns are ignored, with one warning that names them; a
+/// `description` (or `subject`) column is required. Rows are grouped into scenes by their scene
+/// value, in order of first appearance; a row with an empty scene cell belongs to the scene of
+/// the row above (a merged cell in a spreadsheet), so only the first row must name one; without
+/// a scene column every row belongs to scene `1`. Blank rows are skipped.
 pub fn parse(file: &str, text: &str) -> Result<ParsedScript, ScriptError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let no_shots = || {
@@ -54,6 +63,13 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedScript, ScriptError> {
     } else {
         b','
     };
+    if let Some(line) = unterminated_quote(text, delimiter) {
+        return Err(syntax(
+            file,
+            line,
+            "unterminated quote: the field opened here has no closing '\"'; close it or escape quotes inside it as \"\"",
+        ));
+    }
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -69,6 +85,9 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedScript, ScriptError> {
 
     let mut scenes: Vec<ParsedScene> = Vec::new();
     let mut by_number: HashMap<String, usize> = HashMap::new();
+    let mut last_scene: Option<String> = None;
+    // Ignored columns without a name are reported only when some row fills them.
+    let mut unnamed_filled = vec![false; header.len()];
     for record in records {
         let record = record.map_err(|e| csv_error(file, &e))?;
         let line = line_of(text, &record);
@@ -87,30 +106,29 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedScript, ScriptError> {
                 ),
             ));
         }
-        let row = Row {
-            file,
-            line,
-            header: &header,
-            record: &record,
-            columns: &columns,
-        };
+        for &i in &columns.ignored {
+            if let Some(seen) = unnamed_filled.get_mut(i) {
+                *seen |= record.get(i).is_some_and(|c| !c.trim().is_empty());
+            }
+        }
+        let row = Row::new(file, line, &header, &record, &columns)?;
         let number = match columns.get(Column::Scene) {
             None => "1".to_string(),
-            Some(_) => {
-                let number = row.text(Column::Scene);
-                if number.is_empty() {
+            Some(_) => match (row.scene()?, last_scene.take()) {
+                (Some(number), _) | (None, Some(number)) => number,
+                (None, None) => {
                     return Err(syntax(
                         file,
                         line,
                         format!(
-                            "row has no scene; fill the '{}' column (e.g. 1 or 12A)",
+                            "the first row has no scene; fill the '{}' column (e.g. 1 or 12A); rows below it may leave it empty to stay in the same scene",
                             row.header_of(Column::Scene)
                         ),
                     ));
                 }
-                number
-            }
+            },
         };
+        last_scene = Some(number.clone());
         let index = *by_number.entry(number.clone()).or_insert_with(|| {
             scenes.push(ParsedScene {
                 number: Some(number.clone()),
@@ -153,70 +171,54 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedScript, ScriptError> {
             }
         }
     }
+    let warnings = ignored_columns(file, header_no, &header, &columns, &unnamed_filled)
+        .into_iter()
+        .collect();
     Ok(ParsedScript {
         title_page: Vec::new(),
         scenes,
+        warnings,
     })
 }
 
-/// Writes `shots` (in the given order) as a shot list that [`parse`] reads back; each row's
-/// heading is that of the scene in `scenes` whose number is the shot's scene.
-pub fn export(
-    scenes: &[Scene],
-    shots: &[Shot],
-    out: &mut dyn std::io::Write,
-) -> Result<(), ScriptError> {
-    let io = |message: String| ScriptError::Io {
-        file: "<output>".into(),
-        message,
-    };
-    let mut writer = ::csv::Writer::from_writer(out);
-    writer
-        .write_record(Column::ALL.map(Column::name))
-        .map_err(|e| io(e.to_string()))?;
-    for shot in shots {
-        let heading = scenes
-            .iter()
-            .find(|s| s.number == shot.scene)
-            .map_or("", |s| s.heading.as_str());
-        let spec = &shot.spec;
-        let number = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
-        let notes: Vec<String> = shot.notes.iter().map(|n| escape(n, &[])).collect();
-        let dialogue: Vec<String> = shot.dialogue.iter().map(write_dialogue).collect();
-        let row: [String; 20] = [
-            shot.scene.clone(),
-            shot.code.clone(),
-            heading.to_string(),
-            spec.camera.size.clone(),
-            spec.camera.angle.clone(),
-            spec.camera.movement.clone(),
-            spec.camera.lens.clone(),
-            spec.action.clone(),
-            spec.duration_s.map(|d| d.to_string()).unwrap_or_default(),
-            notes.join("\n"),
-            spec.subject.clone(),
-            spec.environment.clone(),
-            spec.lighting.clone(),
-            spec.style.clone(),
-            spec.negative.clone(),
-            number(spec.width),
-            number(spec.height),
-            number(spec.fps),
-            spec.seed.map(|s| s.to_string()).unwrap_or_default(),
-            dialogue.join("\n"),
-        ];
-        writer.write_record(&row).map_err(|e| io(e.to_string()))?;
+/// `FILE:LINE: ignored columns: X, Y (known: scene, shot, …)`, or `None` when every column is
+/// read. Columns without a name count only when `filled` says some row has a value in them.
+fn ignored_columns(
+    file: &str,
+    line: u32,
+    header: &::csv::StringRecord,
+    columns: &Columns,
+    filled: &[bool],
+) -> Option<String> {
+    let names: Vec<String> = columns
+        .ignored
+        .iter()
+        .filter_map(|&i| {
+            let name = crate::sanitize::line(header.get(i).unwrap_or_default());
+            let name = name.trim();
+            if !name.is_empty() {
+                Some(name.to_string())
+            } else if filled.get(i).copied().unwrap_or(false) {
+                Some(format!("column {} (no name)", i + 1))
+            } else {
+                None
+            }
+        })
+        .collect();
+    if names.is_empty() {
+        return None;
     }
-    writer.flush().map_err(|e| io(e.to_string()))
+    let known: Vec<&str> = Column::ALL.iter().map(|c| c.name()).collect();
+    Some(format!(
+        "{file}:{line}: ignored columns: {} (known: {})",
+        names.join(", "),
+        known.join(", ")
+    ))
 }
 
 /// A syntax error at `line` of `file`; every part reports its errors this way.
 fn syntax(file: &str, line: u32, message: impl Into<String>) -> ScriptError {
-    ScriptError::Syntax {
-        file: file.to_string(),
-        line,
-        message: message.into(),
-    }
+    crate::script::syntax(file, line, &message.into())
 }
 
 fn csv_error(file: &str, error: &::csv::Error) -> ScriptError {

@@ -1,38 +1,117 @@
 //! One data row of a shot list read into a shot: text cells, numbers, durations, notes and
 //! dialogue.
 //!
-//! Invariant: an empty cell leaves its field unset; a cell that cannot be read is an error that
-//! names the row's line, the column as the file wrote it and what was expected.
+//! Every cell of a known column is cleaned once, when the row is read (`clean_cell`): line
+//! endings normalised, trimmed, one leading `'` removed (the mark `export` puts before a cell a
+//! spreadsheet would run as a formula, and the one spreadsheets use to keep text as text), and
+//! control characters, escape sequences and bidi overrides removed.
+//!
+//! Invariant: an empty cell leaves its field unset; a cell that cannot be read (or is longer
+//! than the field limit) is an error that names the row's line, the column as the file wrote it
+//! and what was expected.
+
+use std::collections::HashMap;
 
 use super::columns::{Column, Columns};
 use super::dialogue::read_dialogue;
 use super::escape::unescape_note;
 use super::syntax;
 use crate::model::ShotSpec;
-use crate::script::{ParsedShot, ScriptError};
+use crate::sanitize::sanitize;
+use crate::script::{ParsedShot, ScriptError, check_length};
+
+/// The largest seed every backend takes (a signed 32-bit integer).
+const MAX_SEED: u64 = 2_147_483_647;
+
+/// A cell as the row holds it.
+struct Cell {
+    /// Trimmed, without the leading `'`, not yet sanitised: what the user typed.
+    raw: String,
+    /// `raw` sanitised and trimmed again: what the shot gets.
+    text: String,
+}
+
+/// `raw` trimmed, without one leading `'`, and the same sanitised (keeping line breaks when
+/// `multiline`).
+fn clean_cell(raw: &str, multiline: bool) -> Cell {
+    let cell = raw.replace("\r\n", "\n").replace('\r', "\n");
+    let cell = cell.trim();
+    let raw = cell.strip_prefix('\'').unwrap_or(cell).trim().to_string();
+    let text = sanitize(&raw, multiline).trim().to_string();
+    Cell { raw, text }
+}
 
 /// One data row being read into a shot.
 pub(super) struct Row<'a> {
-    pub(super) file: &'a str,
-    pub(super) line: u32,
-    pub(super) header: &'a ::csv::StringRecord,
-    pub(super) record: &'a ::csv::StringRecord,
-    pub(super) columns: &'a Columns,
+    file: &'a str,
+    line: u32,
+    header: &'a ::csv::StringRecord,
+    columns: &'a Columns,
+    cells: HashMap<Column, Cell>,
 }
 
-impl Row<'_> {
-    /// The cell of `column`, line endings normalised and trimmed; empty when there is no column.
+impl<'a> Row<'a> {
+    /// Reads the cells of the known columns of `record`, at `line` of `file`.
+    pub(super) fn new(
+        file: &'a str,
+        line: u32,
+        header: &'a ::csv::StringRecord,
+        record: &::csv::StringRecord,
+        columns: &'a Columns,
+    ) -> Result<Self, ScriptError> {
+        let mut row = Self {
+            file,
+            line,
+            header,
+            columns,
+            cells: HashMap::new(),
+        };
+        for column in Column::ALL {
+            let Some(raw) = columns.get(column).and_then(|i| record.get(i)) else {
+                continue;
+            };
+            let cell = clean_cell(raw, column.is_multiline());
+            let field = format!("'{}' cell", row.header_of(column));
+            check_length(file, line, &field, &cell.text)?;
+            row.cells.insert(column, cell);
+        }
+        Ok(row)
+    }
+
+    /// The cleaned cell of `column`; empty when there is no column.
     pub(super) fn text(&self, column: Column) -> String {
-        self.columns
-            .get(column)
-            .and_then(|i| self.record.get(i))
-            .map(|cell| {
-                cell.replace("\r\n", "\n")
-                    .replace('\r', "\n")
-                    .trim()
-                    .to_string()
-            })
+        self.cells
+            .get(&column)
+            .map(|c| c.text.clone())
             .unwrap_or_default()
+    }
+
+    /// The scene cell (`None` when it is empty), a scene number as [`Self::code`] checks it.
+    pub(super) fn scene(&self) -> Result<Option<String>, ScriptError> {
+        self.code(Column::Scene, "scene number")
+    }
+
+    /// The cell of `column` (`None` when it is empty) as a code that names files and folders
+    /// later: something must be left of it once cleaned, and no `/` or `\`.
+    fn code(&self, column: Column, what: &str) -> Result<Option<String>, ScriptError> {
+        let Some(cell) = self.cells.get(&column).filter(|c| !c.raw.is_empty()) else {
+            return Ok(None);
+        };
+        let (shown, problem) = if cell.text.is_empty() {
+            (
+                format!("{:?}", cell.raw),
+                "is empty once control characters are removed".to_string(),
+            )
+        } else if let Some(c) = cell.text.chars().find(|c| matches!(c, '/' | '\\')) {
+            (format!("\"{}\"", cell.text), format!("contains '{c}'"))
+        } else {
+            return Ok(Some(cell.text.clone()));
+        };
+        Err(syntax(
+            self.file,
+            self.line,
+            format!("{what} {shown} {problem}; use letters, digits, '-' or '.'"),
+        ))
     }
 
     /// The header as the file wrote it, for messages.
@@ -54,15 +133,52 @@ impl Row<'_> {
         )
     }
 
-    /// A positive whole number, or `None` for an empty cell.
-    fn count(&self, column: Column, expected: &str) -> Result<Option<u32>, ScriptError> {
+    /// A whole number that `valid` accepts, or `None` for an empty cell.
+    fn count(
+        &self,
+        column: Column,
+        valid: impl Fn(u32) -> bool,
+        expected: &str,
+    ) -> Result<Option<u32>, ScriptError> {
         let value = self.text(column);
         if value.is_empty() {
             return Ok(None);
         }
         match value.parse::<u32>() {
-            Ok(n) if n > 0 => Ok(Some(n)),
+            Ok(n) if valid(n) => Ok(Some(n)),
             _ => Err(self.bad(column, &value, expected)),
+        }
+    }
+
+    /// Width and height: even (video encoders need it) and from 16 to 4096 pixels; one without
+    /// the other is an error, since a backend cannot guess the missing side.
+    fn size(&self) -> Result<(Option<u32>, Option<u32>), ScriptError> {
+        let pixels = |n: u32| n % 2 == 0 && (16..=4096).contains(&n);
+        let width = self.count(
+            Column::Width,
+            pixels,
+            "a width in pixels such as 1280: an even number from 16 to 4096",
+        )?;
+        let height = self.count(
+            Column::Height,
+            pixels,
+            "a height in pixels such as 720: an even number from 16 to 4096",
+        )?;
+        let one = |(has, has_value): (Column, u32), lacks: Column| {
+            syntax(
+                self.file,
+                self.line,
+                format!(
+                    "column '{}' has '{has_value}' but '{}' is empty; fill both or neither",
+                    self.header_of(has),
+                    self.header_of(lacks)
+                ),
+            )
+        };
+        match (width, height) {
+            (Some(w), None) => Err(one((Column::Width, w), Column::Height)),
+            (None, Some(h)) => Err(one((Column::Height, h), Column::Width)),
+            _ => Ok((width, height)),
         }
     }
 
@@ -83,14 +199,18 @@ impl Row<'_> {
         let seed = if seed.is_empty() {
             None
         } else {
-            Some(seed.parse::<u64>().map_err(|_| {
-                self.bad(
-                    Column::Seed,
-                    &seed,
-                    "a whole number from 0 to 18446744073709551615",
-                )
-            })?)
+            match seed.parse::<u64>() {
+                Ok(n) if n <= MAX_SEED => Some(n),
+                _ => {
+                    return Err(self.bad(
+                        Column::Seed,
+                        &seed,
+                        "a whole number (seed must be 0 to 2147483647)",
+                    ));
+                }
+            }
         };
+        let (width, height) = self.size()?;
         let spec = ShotSpec {
             subject: self.text(Column::Subject),
             action: self.text(Column::Description),
@@ -105,9 +225,13 @@ impl Row<'_> {
             style: self.text(Column::Style),
             negative: self.text(Column::Negative),
             duration_s,
-            width: self.count(Column::Width, "a width in pixels such as 1280")?,
-            height: self.count(Column::Height, "a height in pixels such as 720")?,
-            fps: self.count(Column::Fps, "frames per second such as 24")?,
+            width,
+            height,
+            fps: self.count(
+                Column::Fps,
+                |n| (1..=120).contains(&n),
+                "frames per second such as 24: a whole number from 1 to 120",
+            )?,
             seed,
         };
         let notes = self
@@ -133,14 +257,14 @@ impl Row<'_> {
                 )
             })?);
         }
-        let code = self.text(Column::Shot);
+        let code = self.code(Column::Shot, "shot code")?;
         let source_text = if spec.action.is_empty() {
             spec.subject.clone()
         } else {
             spec.action.clone()
         };
         Ok(ParsedShot {
-            code: (!code.is_empty()).then_some(code),
+            code,
             spec,
             dialogue,
             notes,

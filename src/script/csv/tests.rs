@@ -73,7 +73,7 @@ fn export_then_parse_is_lossless() {
             width: Some(1280),
             height: Some(720),
             fps: Some(24),
-            seed: Some(u64::MAX),
+            seed: Some(2_147_483_647),
         },
     );
     a.notes = vec![
@@ -295,11 +295,11 @@ fn errors_name_the_file_line_and_fix() {
             "s.csv:3: column 'Duration' has 'five'; expected seconds such as 5, 5s or 2.5, or minutes:seconds such as 00:05",
         ),
         (
-            "scene,description,width\n1,a,wide\n",
+            "scene,description,width,height\n1,a,wide,720\n",
             "s.csv:2: column 'width' has 'wide'; expected a width in pixels such as 1280",
         ),
         (
-            "scene,description,height\n1,a,0\n",
+            "scene,description,width,height\n1,a,1280,0\n",
             "s.csv:2: column 'height' has '0'; expected a height in pixels",
         ),
         (
@@ -311,8 +311,8 @@ fn errors_name_the_file_line_and_fix() {
             "s.csv:2: column 'seed' has '-1'; expected a whole number",
         ),
         (
-            "场次,描述\n1,a\n,b\n",
-            "s.csv:3: row has no scene; fill the '场次' column (e.g. 1 or 12A)",
+            "场次,描述\n\n,a\n,b\n",
+            "s.csv:3: the first row has no scene; fill the '场次' column (e.g. 1 or 12A)",
         ),
         (
             "scene,heading,description\n1,INT. A - DAY,a\n1,INT. B - DAY,b\n",

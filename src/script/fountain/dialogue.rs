@@ -15,13 +15,16 @@
 //!
 //! Invariant: every line of a dialogue block after its cue ends up in a `DialogueLine`, as a
 //! parenthetical or as spoken text, and every note in the block is handed back, so nothing
-//! under a cue is lost.
+//! under a cue is lost; a name, parenthetical or spoken text longer than the field limit is an
+//! error at the line where it starts.
 
 use super::elements::is_all_caps;
 use super::emphasis::strip_emphasis;
 use super::heading::{ZH_TIMES, heading_prefix, zh_int_ext};
 use super::lines::Line;
+use super::zh_scene::zh_scene_prefix;
 use crate::model::DialogueLine;
+use crate::script::{ScriptError, check_length};
 
 /// A character cue: `BRICK`, `MOM (O.S.)`, `@McCLANE`, `STEEL ^`, `@韩梅梅（画外音）`, `李明（画外音）`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +99,9 @@ const NOT_NAMES: &[&str] = &[
     "渐隐",
     "切至",
     "切到",
+    "切换到",
+    "化入",
+    "化出",
     "切入",
     "切出",
     "切换",
@@ -160,6 +166,7 @@ pub(super) fn is_plain_zh_name(name: &str) -> bool {
         && !NOT_NAMES.contains(&name)
         && !ZH_TIMES.contains(&name)
         && zh_int_ext(name).is_none()
+        && zh_scene_prefix(name).is_none()
         && !["内景", "外景", "内外景"]
             .iter()
             .any(|w| name.starts_with(w))
@@ -177,36 +184,57 @@ fn parenthetical(t: &str) -> Option<&str> {
     t.strip_prefix(['(', '（'])?.strip_suffix([')', '）'])
 }
 
+/// A dialogue block: its lines and the notes that stood in it.
+pub(super) type Block = (Vec<DialogueLine>, Vec<String>);
+
 /// The dialogue of a cue: a parenthetical attaches to the dialogue that follows it, so each
 /// parenthetical after the first piece of dialogue starts a new line for the same character;
 /// parentheticals that follow each other are joined with a space.
-pub(super) fn dialogue_block(cue: &Cue, lines: &[Line]) -> (Vec<DialogueLine>, Vec<String>) {
+pub(super) fn dialogue_block(file: &str, cue: &Cue, lines: &[Line]) -> Result<Block, ScriptError> {
     let mut notes = Vec::new();
     let mut out = Vec::new();
     let mut paren: Option<String> = None;
     let mut said: Vec<String> = Vec::new();
+    // The lines where the pending parenthetical and the pending spoken text start.
+    let (mut paren_at, mut said_at) = (0, 0);
+    let mut push = |paren: Option<String>, paren_at: u32, said: &[String], said_at: u32| {
+        let line = cue.line(paren, said);
+        if let Some(p) = &line.parenthetical {
+            check_length(file, paren_at, "parenthetical", p)?;
+        }
+        check_length(file, said_at, "dialogue line", &line.text)?;
+        out.push(line);
+        Ok::<(), ScriptError>(())
+    };
     for (k, line) in lines.iter().enumerate() {
         notes.extend(line.notes.iter().cloned());
         if k == 0 {
+            check_length(file, line.no, "character name", &cue.name)?;
             continue;
         }
         let t = line.text.trim();
         if let Some(inner) = parenthetical(t) {
             if !said.is_empty() {
-                out.push(cue.line(paren.take(), &said));
+                push(paren.take(), paren_at, &said, said_at)?;
                 said.clear();
             }
             let inner = strip_emphasis(inner.trim());
             paren = Some(match paren {
                 Some(p) => format!("{p} {inner}"),
-                None => inner,
+                None => {
+                    paren_at = line.no;
+                    inner
+                }
             });
         } else {
+            if said.is_empty() {
+                said_at = line.no;
+            }
             said.push(strip_emphasis(t));
         }
     }
     if !said.is_empty() || paren.is_some() {
-        out.push(cue.line(paren, &said));
+        push(paren, paren_at, &said, said_at)?;
     }
-    (out, notes)
+    Ok((out, notes))
 }

@@ -1,6 +1,11 @@
 //! What a line or a block of lines is, from its text: markers (page breaks, sections,
-//! synopses, centered text, forced transitions, lyrics), standard transitions, and the extent
-//! and text of an action paragraph.
+//! synopses, centered text, forced transitions, lyrics), standard transitions (English and
+//! Chinese), end marks, and the extent and text of an action paragraph.
+//!
+//! Chinese transitions and end marks: Chinese scripts write `切至：`, `淡出。`, `叠化` or `（完）`
+//! and `剧终` on a line of their own where English ones write `CUT TO:` and `THE END`. Only the
+//! exact words count (with one trailing `：`, `:`, `。` or `.`), and only standing alone between
+//! blank lines (`parse` checks that), so a sentence that starts with them stays action.
 //!
 //! Invariant: nothing here fails or keeps state; whether a line may be an element where it
 //! stands (after a blank line, before one) is for `parse` to decide.
@@ -17,8 +22,44 @@ pub(super) fn is_all_caps(text: &str) -> bool {
 /// which knows only `TO:`: they would otherwise become shots).
 pub(super) fn is_transition(t: &str) -> bool {
     const STANDALONE: [&str; 4] = ["FADE IN", "FADE OUT", "FADE TO BLACK", "CUT TO BLACK"];
+    const ZH: [&str; 12] = [
+        "切至",
+        "切到",
+        "切换到",
+        "淡出",
+        "淡入",
+        "叠化",
+        "化入",
+        "化出",
+        "转场",
+        "闪回",
+        "黑场",
+        "渐隐",
+    ];
     let bare = t.trim_end_matches([':', '.']);
-    is_all_caps(t) && (t.ends_with("TO:") || STANDALONE.contains(&bare))
+    (is_all_caps(t) && (t.ends_with("TO:") || STANDALONE.contains(&bare)))
+        || ZH.contains(&without_end_punctuation(t))
+}
+
+/// `（完）`, `剧终`, `THE END`: the end of the script, which makes no shot.
+pub(super) fn is_end_mark(t: &str) -> bool {
+    const MARKS: [&str; 7] = [
+        "（完）",
+        "(完)",
+        "完",
+        "剧终",
+        "全剧终",
+        "（全剧终）",
+        "THE END",
+    ];
+    MARKS.contains(&without_end_punctuation(t))
+}
+
+/// `t` without one trailing `：`, `:`, `。` or `.` (and the spaces before it).
+fn without_end_punctuation(t: &str) -> &str {
+    t.strip_suffix(['：', ':', '。', '.'])
+        .unwrap_or(t)
+        .trim_end()
 }
 
 /// Page breaks, sections and synopses: lines that separate elements like a blank line does.
@@ -72,7 +113,7 @@ pub(super) fn block_end(lines: &[Line], start: usize) -> usize {
 }
 
 /// The text of an action paragraph (each line trimmed and stripped of emphasis, a leading `!`
-/// removed) and the notes that stood in it.
+/// removed) and the notes that stood in it. Its length is for `parse` to check.
 pub(super) fn action_paragraph(lines: &[Line]) -> (String, Vec<String>) {
     let mut texts = Vec::with_capacity(lines.len());
     let mut notes = Vec::new();

@@ -12,12 +12,16 @@
 //! sentence, so that form still needs the `.` force. `·` also separates the words of a heading
 //! when it is taken apart, so `客厅·夜` ends in a time of day.
 //!
+//! Headings that open with a Chinese scene number (`第一场 日 外 乡间公路`) are recognised by
+//! `zh_scene`; the number comes off the front as `#1#` comes off the end.
+//!
 //! Invariant: taking a heading apart never fails and keeps the heading as given (trimmed) next
-//! to its parts; only a malformed scene number is an error.
+//! to its parts; only a malformed scene number or an oversized heading is an error.
 
+use super::zh_scene::zh_scene_prefix;
 use super::{strip_emphasis, syntax};
 use crate::model::{IntExt, Scene};
-use crate::script::{ParsedScene, ScriptError};
+use crate::script::{ParsedScene, ScriptError, check_length};
 
 /// A scene heading taken apart: `INT. KITCHEN - NIGHT` → interior, `KITCHEN`, `NIGHT`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -213,7 +217,9 @@ pub(super) fn is_forced_heading(t: &str) -> bool {
 }
 
 /// A heading line (`t` trimmed) to a scene: drops the forcing `.`, takes the `#12A#` scene
-/// number off the end, strips emphasis and takes the heading apart.
+/// number off the end (or else a Chinese scene number such as `第十二场` off the front, which
+/// then leaves the heading text unless nothing else is left), strips emphasis and takes the
+/// heading apart.
 pub(super) fn scene_heading(
     file: &str,
     no: u32,
@@ -242,7 +248,18 @@ pub(super) fn scene_heading(
             text = body[..p].trim_end();
         }
     }
-    let heading = parse_heading(&strip_emphasis(text));
+    let heading = match zh_scene_prefix(text) {
+        Some((zh_number, rest)) => {
+            let mut heading = parse_heading(&strip_emphasis(rest));
+            if zh_number.is_none() || rest.is_empty() {
+                heading.text = strip_emphasis(text).trim().to_string();
+            }
+            number = number.or(zh_number);
+            heading
+        }
+        None => parse_heading(&strip_emphasis(text)),
+    };
+    check_length(file, no, "heading", &heading.text)?;
     Ok(ParsedScene {
         number,
         heading: heading.text,
@@ -333,6 +350,6 @@ mod tests {
             parse_heading("INT. KITCHEN - NIGHT").environment(),
             "interior, kitchen, night"
         );
-        assert_eq!(parse_heading("夜 小巷").environment(), "小巷, 夜");
+        assert_eq!(parse_heading("夜 小巷").environment(), "小巷，夜");
     }
 }

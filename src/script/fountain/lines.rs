@@ -7,13 +7,17 @@
 //! lines continue the value above.
 //!
 //! Invariant: every `Line` keeps the number of the line of the file where it starts, however
-//! boneyard and notes joined or removed lines; besides tabs becoming four spaces, only boneyard
-//! and notes leave the text, and every note that holds text is kept in `Line::notes`.
+//! boneyard and notes joined or removed lines; besides tabs becoming four spaces and control
+//! characters, escape sequences and bidi overrides being removed (by `sanitize`, before any
+//! other pass, so no text handed out can hold them), only boneyard and notes leave the text, and
+//! every note that holds text is kept in `Line::notes`.
 
 use super::elements::is_transition;
 use super::emphasis::strip_emphasis;
 use super::syntax;
-use crate::script::ScriptError;
+use super::zh_scene::zh_scene_prefix;
+use crate::sanitize::sanitize;
+use crate::script::{ScriptError, check_length};
 
 /// A line after boneyard and notes are taken out. A boneyard or note spanning lines joins the
 /// text before it and the text after it into one line, numbered where it started.
@@ -40,32 +44,25 @@ fn line_no(index: usize) -> u32 {
     u32::try_from(index + 1).unwrap_or(u32::MAX)
 }
 
-/// Splits on CRLF, LF and lone CR; refuses binary content; tabs become four spaces.
+/// Splits on CRLF, LF and lone CR; refuses binary content (a NUL byte, which no text editor
+/// writes but UTF-16 and binary files are full of); tabs become four spaces; other control
+/// characters, escape sequences (`ESC [31m`) and bidi overrides are removed, as text pasted
+/// from a terminal or a word processor carries them and they must never reach one.
 pub(super) fn split_lines(file: &str, text: &str) -> Result<Vec<Line>, ScriptError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let mut out = Vec::new();
     for (index, raw) in text.split('\n').enumerate() {
-        let bad = raw
-            .chars()
-            .find(|c| c.is_control() && !matches!(c, '\t' | '\u{c}'));
-        if let Some(c) = bad {
-            let what = if c == '\0' {
-                "a NUL byte".to_string()
-            } else {
-                format!("control character U+{:04X}", u32::from(c))
-            };
+        if raw.contains('\0') {
             return Err(syntax(
                 file,
                 line_no(index),
-                format!(
-                    "binary content ({what}); a Fountain script is plain UTF-8 text: check that this is the right file"
-                ),
+                "binary content (a NUL byte); a Fountain script is plain UTF-8 text: check that this is the right file",
             ));
         }
         out.push(Line {
             no: line_no(index),
-            text: raw.replace('\t', "    "),
+            text: sanitize(&raw.replace('\t', "    "), false),
             notes: Vec::new(),
         });
     }
@@ -160,6 +157,7 @@ pub(super) fn take_out_notes(file: &str, lines: Vec<Line>) -> Result<Vec<Line>, 
                 rest = &rest[p + 2..];
                 opened = None;
                 let text = clean_note(&note);
+                check_length(file, kept.no, "note", &text)?;
                 if !text.is_empty() {
                     kept.notes.push(text);
                 }
@@ -209,20 +207,27 @@ fn clean_note(note: &str) -> String {
     lines.join("\n").trim().to_string()
 }
 
+/// The title page: its `Key: value` pairs and the index of the first line after it.
+pub(super) type TitlePage = (Vec<(String, String)>, usize);
+
 /// `Key: value` lines at the top, values inline or indented below, up to the first blank line.
-/// Returns the pairs and the index of the first line after the title page.
-pub(super) fn title_page(lines: &[Line]) -> (Vec<(String, String)>, usize) {
+/// A value longer than the field limit is an error at the line of its key.
+pub(super) fn title_page(file: &str, lines: &[Line]) -> Result<TitlePage, ScriptError> {
     let Some(first) = lines.iter().position(|l| !l.is_blank()) else {
-        return (Vec::new(), 0);
+        return Ok((Vec::new(), 0));
     };
     if title_key(&lines[first].text).is_none() {
-        return (Vec::new(), 0);
+        return Ok((Vec::new(), 0));
     }
     let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut key_lines: Vec<u32> = Vec::new();
     let mut i = first;
     while let Some(line) = lines.get(i).filter(|l| !l.is_blank()) {
         match title_key(&line.text) {
-            Some((key, value)) => pairs.push((key.to_string(), strip_emphasis(value))),
+            Some((key, value)) => {
+                pairs.push((key.to_string(), strip_emphasis(value)));
+                key_lines.push(line.no);
+            }
             None => {
                 if let Some((_, value)) = pairs.last_mut() {
                     if !value.is_empty() {
@@ -234,15 +239,21 @@ pub(super) fn title_page(lines: &[Line]) -> (Vec<(String, String)>, usize) {
         }
         i += 1;
     }
-    (pairs, i)
+    for ((key, value), no) in pairs.iter().zip(key_lines) {
+        check_length(file, no, &format!("title page value '{key}'"), value)?;
+    }
+    Ok((pairs, i))
 }
 
 /// `Draft date: 1 May` → (`Draft date`, `1 May`); `作者：林晓` → (`作者`, `林晓`). The key ends at
 /// the first colon, ASCII or full-width; keys start with a letter (of any script), hold letters,
 /// digits, spaces, `-` and `_`, and are not indented (indented lines continue the previous
-/// value).
+/// value). A transition (`切至：`) or a Chinese scene heading (`第十二场：外 码头 夜`) is not a key.
 fn title_key(text: &str) -> Option<(&str, &str)> {
-    if text.starts_with(char::is_whitespace) || is_transition(text.trim()) {
+    if text.starts_with(char::is_whitespace)
+        || is_transition(text.trim())
+        || zh_scene_prefix(text.trim()).is_some()
+    {
         return None;
     }
     let (key, value) = text.split_once([':', '：'])?;

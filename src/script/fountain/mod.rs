@@ -3,8 +3,10 @@
 //! Invariant: every action paragraph of a scene becomes exactly one shot, and whatever the reader
 //! of the page would see besides action (dialogue, notes, lyrics) is attached to a shot, so
 //! nothing is lost but the elements Fountain keeps out of the story: boneyard, sections, page
-//! breaks, transitions and centered text. Line numbers are those of the file as written, however
-//! lines were joined or removed on the way.
+//! breaks, transitions, end marks (`THE END`, `（完）`) and centered text. Line numbers are those
+//! of the file as written, however lines were joined or removed on the way. Control characters
+//! and escape sequences are removed from every line before anything else reads it (`lines`),
+//! and no field (action, dialogue line, note, heading …) may be longer than the field limit.
 //!
 //! Parsing runs in passes over lines: line endings and binary content, boneyard, notes, title
 //! page (`lines`), then one pass (`parse`, here) that recognises elements (`elements`,
@@ -14,9 +16,11 @@
 //! Chinese scripts written without knowing the spec's ASCII conventions are read as their
 //! writers mean them, where that cannot be mistaken for something else: title pages with a
 //! full-width colon (`标题：雨夜`, `lines`), headings opened by `内景`/`外景`/`内/外`… without
-//! the forcing `.` (`heading`), and character cues that are a plain Chinese name above the
-//! dialogue, without `@` (`dialogue`). Each rule says why it is safe where it is defined; when
-//! in doubt a line stays action, which loses nothing and which `@` or `.` can force.
+//! the forcing `.` (`heading`), headings opened by the scene number (`第一场 日 外 乡间公路`,
+//! `zh_scene`), transitions and end marks such as `切至：` and `（完）` (`elements`), and
+//! character cues that are a plain Chinese name above the dialogue, without `@` (`dialogue`).
+//! Each rule says why it is safe where it is defined; when in doubt a line stays action, which
+//! loses nothing and which `@` or `.` can force.
 
 mod dialogue;
 mod elements;
@@ -26,17 +30,23 @@ mod lines;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_limits;
+#[cfg(test)]
 mod tests_zh;
+#[cfg(test)]
+mod tests_zh_marks;
+mod zh_scene;
 
 pub use emphasis::strip_emphasis;
 pub use heading::{Heading, parse_heading, scene_environment};
 
 use dialogue::{Cue, dialogue_block};
-use elements::{Marker, action_paragraph, block_end, is_structural, is_transition};
+use elements::{Marker, action_paragraph, block_end, is_end_mark, is_structural, is_transition};
 use heading::{heading_prefix, is_forced_heading, scene_heading, zh_heading_prefix};
 use lines::{split_lines, take_out_boneyard, take_out_notes, title_page};
+use zh_scene::zh_scene_prefix;
 
-use super::{ParsedScene, ParsedScript, ParsedShot, ScriptError};
+use super::{ParsedScene, ParsedScript, ParsedShot, ScriptError, check_length};
 use crate::model::{DialogueLine, ShotSpec};
 
 /// Parses a Fountain screenplay. `file` only names the script in errors.
@@ -44,7 +54,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedScript, ScriptError> {
     let lines = split_lines(file, text)?;
     let lines = take_out_boneyard(file, lines)?;
     let lines = take_out_notes(file, lines)?;
-    let (title_page, start) = title_page(&lines);
+    let (title_page, start) = title_page(file, &lines)?;
 
     let mut book = Builder::default();
     for line in &lines[..start] {
@@ -69,8 +79,16 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedScript, ScriptError> {
         if let Some(marker) = Marker::of(t) {
             book.notes(&line.notes);
             match marker {
-                Marker::Synopsis(text) => book.synopsis(strip_emphasis(text)),
-                Marker::Lyric(text) => book.notes(&[format!("♪ {}", strip_emphasis(text))]),
+                Marker::Synopsis(text) => {
+                    let text = strip_emphasis(text);
+                    check_length(file, line.no, "synopsis", &text)?;
+                    book.synopsis(text);
+                }
+                Marker::Lyric(text) => {
+                    let text = strip_emphasis(text);
+                    check_length(file, line.no, "lyric", &text)?;
+                    book.notes(&[format!("♪ {text}")]);
+                }
                 Marker::PageBreak | Marker::Section | Marker::Centered | Marker::Transition => {}
             }
             after_break = is_structural(t);
@@ -78,7 +96,9 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedScript, ScriptError> {
             continue;
         }
         let forced_heading = after_break && is_forced_heading(t);
-        let heading_words = heading_prefix(t).is_some() || zh_heading_prefix(t).is_some();
+        let heading_words = heading_prefix(t).is_some()
+            || zh_heading_prefix(t).is_some()
+            || zh_scene_prefix(t).is_some();
         if forced_heading || (after_break && next_break && heading_words) {
             let scene = scene_heading(file, line.no, t, forced_heading)?;
             book.start_scene(scene);
@@ -87,7 +107,8 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedScript, ScriptError> {
             i += 1;
             continue;
         }
-        if after_break && next_break && !t.starts_with('!') && is_transition(t) {
+        let alone = after_break && next_break && !t.starts_with('!');
+        if alone && (is_transition(t) || is_end_mark(t)) {
             book.notes(&line.notes);
             after_break = false;
             i += 1;
@@ -99,7 +120,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedScript, ScriptError> {
             // blank line), as the writer who never heard of Fountain types it.
             let plain_zh = next.is_some_and(|l| !l.is_blank());
             if let Some(cue) = Cue::parse(t, plain_zh) {
-                let (dialogue, notes) = dialogue_block(&cue, &lines[i..end]);
+                let (dialogue, notes) = dialogue_block(file, &cue, &lines[i..end])?;
                 book.dialogue(line.no, dialogue, notes);
                 after_break = false;
                 i = end;
@@ -107,6 +128,7 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedScript, ScriptError> {
             }
         }
         let (action, notes) = action_paragraph(&lines[i..end]);
+        check_length(file, line.no, "action", &action)?;
         book.action(line.no, action, notes);
         after_break = false;
         i = end;
@@ -114,16 +136,13 @@ pub fn parse(file: &str, text: &str) -> Result<ParsedScript, ScriptError> {
     Ok(ParsedScript {
         title_page,
         scenes: book.finish(file)?,
+        warnings: Vec::new(),
     })
 }
 
 /// A syntax error at `line` of `file`; every pass reports its errors this way.
 fn syntax(file: &str, line: u32, message: impl Into<String>) -> ScriptError {
-    ScriptError::Syntax {
-        file: file.to_string(),
-        line,
-        message: message.into(),
-    }
+    crate::script::syntax(file, line, &message.into())
 }
 
 /// Collects elements into scenes and shots, deciding which shot each piece belongs to.

@@ -195,7 +195,7 @@ fn chinese_headings_without_the_forcing_period() {
     assert_eq!(numbers, [Some("3"), Some("3A")]);
     assert_eq!(
         numbered.scenes[0].shots[0].spec.environment,
-        "interior, 客厅, 夜"
+        "室内，客厅，夜"
     );
     // The forced forms work as before, a single 内/外 included.
     let forced = parse_ok(".内 茶馆 日\n\n茶。");

@@ -124,15 +124,21 @@ pub fn plan(
             matched[i] = Some(j);
         }
     }
-    // Pass 2: an edited shot keeps its place: pair the leftovers of each scene in order.
+    // Pass 2: an edited shot keeps its place: pair the leftovers of each scene in order. A shot
+    // with takes only pairs with text that is recognisably its own (a fix, not a new beat), so
+    // takes never end up under unrelated action.
     for (i, (si, p)) in flat.iter().enumerate() {
         if matched[i].is_some() || p.code.is_some() {
             continue;
         }
         let number = &scenes[*si].number;
-        if let Some(j) = (0..existing.shots.len())
-            .find(|&j| !used[j] && !existing.shots[j].omitted && &existing.shots[j].scene == number)
-        {
+        if let Some(j) = (0..existing.shots.len()).find(|&j| {
+            let old = &existing.shots[j];
+            !used[j]
+                && !old.omitted
+                && &old.scene == number
+                && (!(existing.has_takes)(old.id) || similar(&old.source_text, &p.source_text))
+        }) {
             used[j] = true;
             matched[i] = Some(j);
         }
@@ -205,7 +211,13 @@ pub fn plan(
                         shot.spec.environment = p.spec.environment.clone();
                     }
                 }
-                if shot == *old {
+                let same = shot.code == old.code
+                    && shot.scene == old.scene
+                    && shot.spec == old.spec
+                    && shot.dialogue == old.dialogue
+                    && shot.notes == old.notes
+                    && shot.omitted == old.omitted;
+                if same {
                     out.summary.unchanged += 1;
                 } else {
                     shot.updated_at = now;
@@ -304,6 +316,39 @@ fn with_scene_codes(parsed: &ParsedScript) -> ParsedScript {
     out
 }
 
+/// Whether two texts are versions of one another: at least half of their character pairs are
+/// shared (Dice coefficient of bigrams), which survives typo fixes and small rewrites in any
+/// script but not a different beat.
+fn similar(a: &str, b: &str) -> bool {
+    fn bigrams(s: &str) -> Vec<(char, char)> {
+        let chars: Vec<char> = s
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect();
+        let mut v: Vec<(char, char)> = chars.windows(2).map(|w| (w[0], w[1])).collect();
+        v.sort_unstable();
+        v
+    }
+    let (x, y) = (bigrams(a), bigrams(b));
+    if x.is_empty() || y.is_empty() {
+        return a.trim() == b.trim();
+    }
+    let (mut i, mut j, mut common) = (0, 0, 0);
+    while i < x.len() && j < y.len() {
+        match x[i].cmp(&y[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    2 * common >= (x.len() + y.len()) / 2
+}
+
 fn count_shots(parsed: &ParsedScript) -> usize {
     parsed.scenes.iter().map(|s| s.shots.len()).sum()
 }
@@ -339,15 +384,27 @@ fn number_scenes(
     let mut prev: Option<String> = None;
     for n in &mut numbers {
         if n.is_none() {
-            let next = match prev.as_deref().and_then(|p| p.parse::<u64>().ok()) {
-                Some(p) => (p + 1).to_string(),
-                None if prev.is_none() => "1".to_string(),
-                None => String::new(),
+            // The number after the previous scene's (12A → 13), or, when that is taken, the
+            // previous number with a letter (12B).
+            let digits: String = prev
+                .as_deref()
+                .unwrap_or("")
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            let next = match digits.parse::<u64>() {
+                Ok(p) => (p + 1).to_string(),
+                Err(_) if prev.is_none() => "1".to_string(),
+                Err(_) => String::new(),
             };
             let candidate = if !next.is_empty() && !taken.contains(&next) {
                 next
             } else {
-                let base = prev.clone().unwrap_or_else(|| "0".to_string());
+                let base = if digits.is_empty() {
+                    prev.clone().unwrap_or_else(|| "0".to_string())
+                } else {
+                    digits.clone()
+                };
                 let mut k = 0;
                 loop {
                     let c = format!("{base}{}", crate::model::shot_letter(k));
@@ -388,249 +445,4 @@ fn number_scenes(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::ShotSpec;
-    use crate::script::ParsedScene;
-
-    fn scene(number: Option<&str>, heading: &str, actions: &[&str]) -> ParsedScene {
-        ParsedScene {
-            number: number.map(str::to_string),
-            heading: heading.to_string(),
-            line: 1,
-            shots: actions
-                .iter()
-                .enumerate()
-                .map(|(i, a)| ParsedShot {
-                    spec: ShotSpec {
-                        action: a.to_string(),
-                        ..ShotSpec::default()
-                    },
-                    line: 10 + i as u32,
-                    source_text: a.to_string(),
-                    ..ParsedShot::default()
-                })
-                .collect(),
-            ..ParsedScene::default()
-        }
-    }
-
-    fn import(
-        parsed: &ParsedScript,
-        scenes: &[Scene],
-        shots: &[Shot],
-        with_takes: &[u64],
-    ) -> MergePlan {
-        let mut id = 100;
-        let has = |s: ShotId| with_takes.contains(&s.0);
-        let existing = Existing {
-            scenes,
-            shots,
-            has_takes: &has,
-        };
-        plan("p", "s.fountain", parsed, &existing, false, 5, &mut || {
-            id += 1;
-            ShotId(id)
-        })
-        .unwrap()
-    }
-
-    fn codes(plan: &MergePlan) -> Vec<(String, String)> {
-        plan.shots
-            .iter()
-            .map(|s| (s.code.clone(), s.spec.action.clone()))
-            .collect()
-    }
-
-    #[test]
-    fn first_import_numbers_scenes_and_letters_shots() {
-        let parsed = ParsedScript {
-            title_page: vec![],
-            scenes: vec![
-                scene(None, "EXT. ROAD - DAY", &["a", "b"]),
-                scene(Some("12"), "INT. CAR", &["c"]),
-                scene(None, "EXT. FIELD", &["d"]),
-            ],
-        };
-        let plan = import(&parsed, &[], &[], &[]);
-        let numbers: Vec<_> = plan.scenes.iter().map(|s| s.number.as_str()).collect();
-        assert_eq!(numbers, ["1", "12", "13"]);
-        assert_eq!(
-            codes(&plan),
-            [
-                ("1A".into(), "a".into()),
-                ("1B".into(), "b".into()),
-                ("12A".into(), "c".into()),
-                ("13A".into(), "d".into())
-            ]
-        );
-        assert_eq!(plan.summary.added, 4);
-    }
-
-    #[test]
-    fn reimport_keeps_unchanged_shots_and_numbers_inserted_scenes_with_letters() {
-        let v1 = ParsedScript {
-            title_page: vec![],
-            scenes: vec![
-                scene(None, "EXT. ROAD", &["a", "b"]),
-                scene(None, "INT. CAR", &["c"]),
-            ],
-        };
-        let first = import(&v1, &[], &[], &[]);
-        // A new scene between 1 and 2, a shot inserted before "b", and "c" edited.
-        let v2 = ParsedScript {
-            title_page: vec![],
-            scenes: vec![
-                scene(None, "EXT. ROAD", &["a", "new", "b"]),
-                scene(None, "EXT. BRIDGE", &["x"]),
-                scene(None, "INT. CAR", &["c, edited"]),
-            ],
-        };
-        let second = import(&v2, &first.scenes, &first.shots, &[]);
-        let numbers: Vec<_> = second.scenes.iter().map(|s| s.number.as_str()).collect();
-        assert_eq!(numbers, ["1", "1A", "2"]);
-        let ids = |p: &MergePlan, action: &str| {
-            p.shots.iter().find(|s| s.spec.action == action).unwrap().id
-        };
-        assert_eq!(ids(&second, "a"), ids(&first, "a"));
-        assert_eq!(ids(&second, "b"), ids(&first, "b"));
-        assert_eq!(ids(&second, "c, edited"), ids(&first, "c"));
-        assert_eq!(
-            codes(&second),
-            [
-                ("1A".into(), "a".into()),
-                ("1C".into(), "new".into()),
-                ("1B".into(), "b".into()),
-                ("1A-A".into(), "x".into()),
-                ("2A".into(), "c, edited".into()),
-            ]
-        );
-        assert_eq!(
-            second.summary,
-            MergeSummary {
-                scenes: 3,
-                added: 2,
-                updated: 2,
-                unchanged: 1,
-                omitted: 0,
-                removed: 0
-            }
-        );
-    }
-
-    #[test]
-    fn shots_that_left_the_script_are_omitted_when_they_have_takes() {
-        let v1 = ParsedScript {
-            title_page: vec![],
-            scenes: vec![
-                scene(None, "EXT. ROAD", &["a"]),
-                scene(None, "INT. CAR", &["b", "c"]),
-            ],
-        };
-        let first = import(&v1, &[], &[], &[]);
-        let b = first.shots[1].id;
-        let v2 = ParsedScript {
-            title_page: vec![],
-            scenes: vec![scene(None, "EXT. ROAD", &["a"])],
-        };
-        let second = import(&v2, &first.scenes, &first.shots, &[b.0]);
-        let omitted: Vec<_> = second
-            .shots
-            .iter()
-            .filter(|s| s.omitted)
-            .map(|s| s.id)
-            .collect();
-        assert_eq!(omitted, [b]);
-        assert_eq!(second.removed, [first.shots[2].id]);
-        assert!(
-            second.scenes.iter().any(|s| s.heading == "INT. CAR"),
-            "scene of an omitted shot stays known"
-        );
-        // Back in the script: the omitted shot returns with its id.
-        let third = import(&v1, &second.scenes, &second.shots, &[b.0]);
-        assert_eq!(
-            third
-                .shots
-                .iter()
-                .find(|s| s.spec.action == "b")
-                .unwrap()
-                .id,
-            b
-        );
-        assert!(third.shots.iter().all(|s| !s.omitted));
-    }
-
-    #[test]
-    fn user_fields_survive_a_fountain_reimport() {
-        let v1 = ParsedScript {
-            title_page: vec![],
-            scenes: vec![scene(None, "EXT. ROAD", &["a"])],
-        };
-        let mut first = import(&v1, &[], &[], &[]);
-        first.shots[0].spec.lighting = "dusk".into();
-        first.shots[0].spec.camera.movement = "push in".into();
-        let second = import(&v1, &first.scenes, &first.shots, &[]);
-        assert_eq!(second.shots[0].spec.lighting, "dusk");
-        assert_eq!(second.shots[0].spec.camera.movement, "push in");
-        assert_eq!(second.summary.unchanged, 1);
-    }
-
-    #[test]
-    fn shot_numbers_within_a_scene_become_scene_codes() {
-        let cases = [
-            ("12", "1", "12A"),
-            ("12", "2", "12B"),
-            ("12", "9", "12J"),
-            ("12", "10", "12K"),
-            ("12", "b", "12B"),
-            ("12A", "c", "12A-C"),
-            ("12", "12A", "12A"),
-            ("12", "12.1", "12.1"),
-            ("3", "INSERT-1", "INSERT-1"),
-            ("3", "0", "0"),
-        ];
-        for (scene, cell, want) in cases {
-            assert_eq!(scene_shot_code(scene, cell), want, "{scene} {cell}");
-        }
-    }
-
-    #[test]
-    fn duplicate_numbers_and_codes_are_errors_with_lines() {
-        let mut a = scene(Some("5"), "EXT. A", &["x"]);
-        a.line = 3;
-        let mut b = scene(Some("5"), "EXT. B", &["y"]);
-        b.line = 9;
-        let parsed = ParsedScript {
-            title_page: vec![],
-            scenes: vec![a, b],
-        };
-        let has = |_: ShotId| false;
-        let existing = Existing {
-            scenes: &[],
-            shots: &[],
-            has_takes: &has,
-        };
-        let err = plan("p", "s.fountain", &parsed, &existing, false, 0, &mut || {
-            ShotId(1)
-        })
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "s.fountain:9: scene number 5 is used twice (first at line 3); give each scene its own number"
-        );
-
-        let mut c = scene(Some("1"), "", &["x", "y"]);
-        c.shots[0].code = Some("1A".into());
-        c.shots[1].code = Some("1a".into());
-        let parsed = ParsedScript {
-            title_page: vec![],
-            scenes: vec![c],
-        };
-        let err = plan("p", "s.csv", &parsed, &existing, true, 0, &mut || ShotId(1)).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("s.csv:11: shot 1a is listed twice (first at line 10)"),
-            "{err}"
-        );
-    }
-}
+mod tests;
