@@ -46,7 +46,7 @@ fn bad_input_gets_one_line_errors_and_changes_nothing() {
         (
             &["import", "/nonexistent/x.fountain"],
             1,
-            "error: /nonexistent/x.fountain: No such file",
+            "error: /nonexistent/x.fountain: no such file; check the path",
         ),
         (
             &["import", "notes.docx"],

@@ -94,7 +94,10 @@ fn repeated_sigkill_of_the_worker_loses_and_duplicates_nothing() {
             interrupted += 1;
             // With no worker alive, the listing says what happened instead of "rendering".
             let listing = h.ok(&["queue"]).stdout;
-            assert!(listing.contains("interrupted; `previs work` resumes it"), "{listing}");
+            assert!(
+                listing.contains("interrupted; `previs work` resumes it"),
+                "{listing}"
+            );
         }
         let takes = h.ok(&["takes", "--json"]).json();
         let mut codes: Vec<String> = takes

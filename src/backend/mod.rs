@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{BackendConfig, Config};
-use crate::model::{Cost, JobId, JobOut, Recipe, Slate};
+use crate::model::{Cost, JobId, JobOut, Level, Recipe, Slate};
 
 /// How safe it is to send a job again after a crash during submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,18 +60,65 @@ pub enum Failure {
 #[derive(Debug, Clone)]
 pub struct Reporter {
     job: JobId,
-    tx: mpsc::UnboundedSender<(JobId, JobOut)>,
+    tx: mpsc::UnboundedSender<(JobId, BackendMsg)>,
+}
+
+/// What a backend tells the engine about a job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BackendMsg {
+    /// A step of the job's lifecycle (goes through `JobRecord::apply`).
+    Out(JobOut),
+    /// Something the user should know (a requeue after a server restart, throttling…).
+    Notice(Level, String),
 }
 
 impl Reporter {
-    pub fn new(job: JobId, tx: mpsc::UnboundedSender<(JobId, JobOut)>) -> Self {
+    pub fn new(job: JobId, tx: mpsc::UnboundedSender<(JobId, BackendMsg)>) -> Self {
         Self { job, tx }
+    }
+
+    pub fn job(&self) -> JobId {
+        self.job
     }
 
     pub fn send(&self, out: JobOut) {
         // The engine going away means it is shutting down; the job is recovered on restart.
-        let _ = self.tx.send((self.job, out));
+        let _ = self.tx.send((self.job, BackendMsg::Out(out)));
     }
+
+    pub fn notice(&self, level: Level, text: impl Into<String>) {
+        let _ = self
+            .tx
+            .send((self.job, BackendMsg::Notice(level, text.into())));
+    }
+}
+
+/// What `previs backends --check` reports for a backend. Problems are one line each and say
+/// what to do.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Health {
+    pub reachable: bool,
+    /// `None` when the backend has no authentication.
+    pub authenticated: Option<bool>,
+    /// Model files the workflow needs that the server does not have (`None`: not checked).
+    pub missing_models: Option<Vec<String>>,
+    pub queue_depth: Option<u64>,
+    pub gpus: Vec<Gpu>,
+    pub problems: Vec<String>,
+    pub latency_ms: Option<u64>,
+}
+
+impl Health {
+    pub fn ok(&self) -> bool {
+        self.reachable && self.authenticated != Some(false) && self.problems.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Gpu {
+    pub name: String,
+    pub vram_total: u64,
+    pub vram_free: u64,
 }
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -98,6 +145,88 @@ pub trait Backend: Send + Sync {
         report: Reporter,
         cancel: CancellationToken,
     ) -> BoxFuture<'_, Result<Finished, Failure>>;
+
+    /// Where it is (a URL), for listings.
+    fn endpoint(&self) -> Option<String> {
+        None
+    }
+
+    /// Reachability, authentication, models, queue and GPUs. Never fails: problems are reported.
+    fn health(&self) -> BoxFuture<'_, Health> {
+        Box::pin(async {
+            Health {
+                reachable: true,
+                ..Health::default()
+            }
+        })
+    }
+
+    /// Stops remote work of a job this process is not running (found interrupted after a crash,
+    /// or unconfirmed). Backends without remote work have nothing to do.
+    fn cancel_remote<'a>(&'a self, _remote_id: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// A configured backend that cannot work (its workflow file is missing, say): every job is
+/// refused with the reason, and `previs backends` shows it, while the rest of previs works.
+pub struct Broken {
+    pub name: String,
+    pub kind: &'static str,
+    pub reason: String,
+}
+
+impl Backend for Broken {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+    fn model(&self) -> &str {
+        "-"
+    }
+    fn max_in_flight(&self) -> usize {
+        1
+    }
+    fn submit_kind(&self) -> SubmitKind {
+        SubmitKind::NonIdempotent
+    }
+    fn frames(&self, duration_s: f64, fps: u32) -> u32 {
+        (duration_s * f64::from(fps)).round().max(1.0) as u32
+    }
+    fn check(&self, _recipe: &Recipe) -> Result<(), String> {
+        Err(format!(
+            "backend {:?} is not usable: {}",
+            self.name, self.reason
+        ))
+    }
+    fn estimate(&self, _recipe: &Recipe) -> Cost {
+        Cost::zero()
+    }
+    fn run(
+        &self,
+        _job: RenderJob,
+        _report: Reporter,
+        _cancel: CancellationToken,
+    ) -> BoxFuture<'_, Result<Finished, Failure>> {
+        let reason = format!("backend {:?} is not usable: {}", self.name, self.reason);
+        Box::pin(async move {
+            Err(Failure::Failed {
+                reason,
+                retryable: false,
+            })
+        })
+    }
+    fn health(&self) -> BoxFuture<'_, Health> {
+        let problem = self.reason.clone();
+        Box::pin(async move {
+            Health {
+                problems: vec![problem],
+                ..Health::default()
+            }
+        })
+    }
 }
 
 /// The configured backends by name; `animatic` always exists.

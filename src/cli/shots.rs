@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::output::outln;
+use super::output::{errln, outln};
 use anyhow::{Result, anyhow, bail};
 use serde::Serialize;
 
@@ -59,6 +59,9 @@ struct ImportReport<'a> {
 pub fn import(ctx: &Ctx, file: &Path) -> Result<i32> {
     let mut project = ctx.project()?;
     let (format, parsed) = script::parse_file(file)?;
+    for w in &parsed.warnings {
+        errln!("warning: {}", crate::sanitize::line(w));
+    }
     let now = SystemClock.now();
     let scenes = ctx.store.scenes(&project.name)?;
     let shots = ctx.store.shots(&project.name)?;

@@ -24,7 +24,9 @@ use tokio_util::sync::CancellationToken;
 pub use queue::{Batch, MAX_SEED, RenderOptions, queue_renders, queue_reroll};
 pub use view::{JobView, TakeView};
 
-use crate::backend::{Backend, Failure, Finished, Registry, RenderJob, Reporter, SubmitKind};
+use crate::backend::{
+    Backend, BackendMsg, Failure, Finished, Registry, RenderJob, Reporter, SubmitKind,
+};
 use crate::model::{Backoff, JobId, JobOut, JobRecord, JobState, Millis, Transition};
 use crate::store::{Store, StoreError, media};
 
@@ -70,13 +72,7 @@ pub enum Command {
     Shutdown,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    Info,
-    Warn,
-    Error,
-}
+pub use crate::model::Level;
 
 /// What the engine tells front ends; owned snapshots, never references into engine state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,8 +146,8 @@ pub struct Engine {
     events: mpsc::UnboundedSender<Event>,
     cmds: mpsc::Receiver<Command>,
     cmds_open: bool,
-    outs_tx: mpsc::UnboundedSender<(JobId, JobOut)>,
-    outs_rx: mpsc::UnboundedReceiver<(JobId, JobOut)>,
+    outs_tx: mpsc::UnboundedSender<(JobId, BackendMsg)>,
+    outs_rx: mpsc::UnboundedReceiver<(JobId, BackendMsg)>,
     /// Jobs waiting in the queue, in memory so scheduling never scans the store.
     queued: Vec<JobRecord>,
     /// Current records of running jobs.
@@ -401,7 +397,18 @@ impl Engine {
         self.announced_idle = false;
     }
 
-    async fn on_out(&mut self, id: JobId, out: JobOut) -> Result<(), EngineError> {
+    async fn on_out(&mut self, id: JobId, msg: BackendMsg) -> Result<(), EngineError> {
+        let out = match msg {
+            BackendMsg::Out(out) => out,
+            BackendMsg::Notice(level, text) => {
+                let take = self
+                    .live
+                    .get(&id)
+                    .map_or_else(|| format!("job {id}"), |j| j.take_code.clone());
+                self.notice(level, format!("{take}: {text}"));
+                return Ok(());
+            }
+        };
         let Some(mut job) = self.live.remove(&id) else {
             return Ok(());
         };

@@ -296,6 +296,7 @@ fn commit(
             attempts: 0,
             not_before: None,
             submission_key: uuid::Uuid::new_v4().to_string(),
+            remote_id: None,
             last_error: None,
             priority: i64::try_from(id.0).unwrap_or(i64::MAX),
             created_at: now,

@@ -118,6 +118,10 @@ pub struct JobRecord {
     /// Chosen before the first submission; backends that accept a client-chosen id use it, so a
     /// resubmission after a crash is recognised instead of run twice.
     pub submission_key: String,
+    /// The backend's id for the job once it accepted it (kept through downloading, so an
+    /// interrupted download can be resumed); cleared when the job is submitted anew.
+    #[serde(default)]
+    pub remote_id: Option<String>,
     /// The reason of the last retryable failure, while the job waits to try again.
     #[serde(default)]
     pub last_error: Option<String>,
@@ -226,12 +230,16 @@ impl JobRecord {
                 self.attempts += 1;
                 self.started_at.get_or_insert(now);
                 self.not_before = None;
+                self.remote_id = None;
                 S::Submitting
             }
-            (S::Submitting, JobOut::Accepted { remote_id }) => S::Remote {
-                remote_id: remote_id.clone(),
-                progress: 0.0,
-            },
+            (S::Submitting, JobOut::Accepted { remote_id }) => {
+                self.remote_id = Some(remote_id.clone());
+                S::Remote {
+                    remote_id: remote_id.clone(),
+                    progress: 0.0,
+                }
+            }
             (
                 S::Remote {
                     remote_id,
@@ -378,6 +386,7 @@ mod tests {
             attempts: 0,
             not_before: None,
             submission_key: "k".into(),
+            remote_id: None,
             last_error: None,
             priority: 1,
             created_at: 0,

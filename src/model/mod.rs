@@ -19,3 +19,12 @@ pub use take::{Cost, MediaInfo, Recipe, Take, TakeId, Timings, hex};
 
 /// Milliseconds since the Unix epoch; every timestamp previs stores uses this unit.
 pub type Millis = i64;
+
+/// How much a notice matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}

@@ -132,11 +132,23 @@ pub fn decode(file: &str, bytes: &[u8]) -> Result<String, ScriptError> {
 
 /// Reads and parses a script file, choosing the parser by extension.
 pub fn parse_file(path: &Path) -> Result<(Format, ParsedScript), ScriptError> {
-    let format = Format::of(path)?;
     let file = path.display().to_string();
+    if path.is_dir() {
+        return Err(ScriptError::Io {
+            file,
+            message: "is a directory; give the script file itself (a .fountain or .csv)".into(),
+        });
+    }
+    let format = Format::of(path)?;
     let bytes = std::fs::read(path).map_err(|e| ScriptError::Io {
         file: file.clone(),
-        message: e.to_string(),
+        message: match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file; check the path".to_string(),
+            std::io::ErrorKind::PermissionDenied => {
+                "not readable (permission denied); check its permissions".to_string()
+            }
+            _ => e.to_string(),
+        },
     })?;
     let text = decode(&file, &bytes)?;
     let parsed = match format {
