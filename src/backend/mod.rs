@@ -5,6 +5,10 @@
 //! the engine persists every transition before acting on it.
 
 pub mod animatic;
+pub mod comfyui;
+pub mod dashscope;
+pub mod http;
+pub mod pool;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -47,13 +51,23 @@ pub struct RenderJob {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finished {
     pub cost: Cost,
+    /// The member of a pool that rendered it.
+    pub rendered_by: Option<String>,
 }
 
 /// Why a render did not finish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     Canceled,
-    Failed { reason: String, retryable: bool },
+    Failed {
+        reason: String,
+        retryable: bool,
+    },
+    /// The submission may or may not have reached a backend that cannot be asked (a timeout
+    /// after the request was sent): the job waits for the user, never resubmitted silently.
+    Unconfirmed {
+        reason: String,
+    },
 }
 
 /// Where a backend reports a job's progress.
@@ -61,6 +75,8 @@ pub enum Failure {
 pub struct Reporter {
     job: JobId,
     tx: mpsc::UnboundedSender<(JobId, BackendMsg)>,
+    /// A pool's member name, put before the remote ids its member reports.
+    prefix: Option<String>,
 }
 
 /// What a backend tells the engine about a job.
@@ -74,7 +90,20 @@ pub enum BackendMsg {
 
 impl Reporter {
     pub fn new(job: JobId, tx: mpsc::UnboundedSender<(JobId, BackendMsg)>) -> Self {
-        Self { job, tx }
+        Self {
+            job,
+            tx,
+            prefix: None,
+        }
+    }
+
+    /// The same reporter for a pool member: remote ids become `member|id`.
+    pub fn for_member(&self, member: &str) -> Self {
+        Self {
+            job: self.job,
+            tx: self.tx.clone(),
+            prefix: Some(member.to_string()),
+        }
     }
 
     pub fn job(&self) -> JobId {
@@ -82,6 +111,12 @@ impl Reporter {
     }
 
     pub fn send(&self, out: JobOut) {
+        let out = match (out, &self.prefix) {
+            (JobOut::Accepted { remote_id }, Some(p)) => JobOut::Accepted {
+                remote_id: format!("{p}|{remote_id}"),
+            },
+            (out, _) => out,
+        };
         // The engine going away means it is shutting down; the job is recovered on restart.
         let _ = self.tx.send((self.job, BackendMsg::Out(out)));
     }
@@ -159,6 +194,12 @@ pub trait Backend: Send + Sync {
                 ..Health::default()
             }
         })
+    }
+
+    /// Whether the backend already has a submission made under `key` (backends that accept a
+    /// client-chosen id): asked before submitting after a crash, so nothing runs twice.
+    fn find_submission<'a>(&'a self, _key: &'a str) -> BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async { Ok(false) })
     }
 
     /// Stops remote work of a job this process is not running (found interrupted after a crash,
@@ -243,17 +284,37 @@ impl Registry {
             "animatic".into(),
             Arc::new(animatic::Animatic::new("animatic", None)),
         );
+        let broken = |name: &str, kind: &'static str, reason: String| -> Arc<dyn Backend> {
+            Arc::new(Broken {
+                name: name.to_string(),
+                kind,
+                reason,
+            })
+        };
         for b in &config.backends {
-            match b {
+            let backend: Arc<dyn Backend> = match b {
                 BackendConfig::Animatic {
                     name,
                     max_in_flight,
-                } => {
-                    backends.insert(
-                        name.clone(),
-                        Arc::new(animatic::Animatic::new(name, *max_in_flight)),
-                    );
+                } => Arc::new(animatic::Animatic::new(name, *max_in_flight)),
+                BackendConfig::Comfyui(c) => {
+                    comfyui::from_config(c).unwrap_or_else(|e| broken(&c.name, "comfyui", e))
                 }
+                BackendConfig::Dashscope(c) => {
+                    dashscope::from_config(c).unwrap_or_else(|e| broken(&c.name, "dashscope", e))
+                }
+                // Pools are built below, once their members exist.
+                BackendConfig::Pool { .. } => continue,
+            };
+            backends.insert(b.name().to_string(), backend);
+        }
+        for b in &config.backends {
+            if let BackendConfig::Pool { name, members } = b {
+                let members: Vec<Arc<dyn Backend>> = members
+                    .iter()
+                    .filter_map(|m| backends.get(m).cloned())
+                    .collect();
+                backends.insert(name.clone(), Arc::new(pool::Pool::new(name, members)));
             }
         }
         Self {
@@ -279,6 +340,11 @@ impl Registry {
                 self.backends.keys().cloned().collect::<Vec<_>>().join(", ")
             )
         })
+    }
+
+    /// Every backend, by name.
+    pub fn all(&self) -> Vec<Arc<dyn Backend>> {
+        self.backends.values().cloned().collect()
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {

@@ -56,6 +56,14 @@ pub enum Cmd {
     Takes { shot: Option<String> },
     /// Circle a take: the chosen take of its shot.
     Circle { take: String },
+    /// Send a failed or unconfirmed job again (by job id or take code).
+    Retry { job: String },
+    /// The configured backends; with --check, their health.
+    Backends {
+        /// Ask each backend: reachability, authentication, model files, queue, GPUs.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, Args)]

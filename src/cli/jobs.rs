@@ -325,6 +325,36 @@ pub fn cancel(ctx: &Ctx, key: &str) -> Result<i32> {
         }
         return Ok(0);
     }
+    // Work left on a remote backend by an interrupted worker (or an unconfirmed submission
+    // that did get through) is stopped there too, when the backend can be asked.
+    let stoppable = job.state.is_active() || matches!(job.state, JobState::Unconfirmed { .. });
+    if let (Some(rid), true) = (job.remote_id.clone(), stoppable) {
+        if let Ok(backend) = ctx.registry.get(&job.recipe.backend) {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let outcome = rt.block_on(async {
+                tokio::time::timeout(
+                    std::time::Duration::from_secs(30),
+                    backend.cancel_remote(&rid),
+                )
+                .await
+            });
+            match outcome {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => errln!(
+                    "warning: {} could not be stopped on {}: {}",
+                    job.take_code,
+                    backend.name(),
+                    line(&e)
+                ),
+                Err(_) => errln!(
+                    "warning: {} did not answer the cancel within 30 s",
+                    backend.name()
+                ),
+            }
+        }
+    }
     job.apply(
         JobOut::Cancel,
         SystemClock.now(),
@@ -350,6 +380,47 @@ pub fn cancel(ctx: &Ctx, key: &str) -> Result<i32> {
         print_json(&views(ctx, std::slice::from_ref(&job))?)?;
     } else {
         outln!("canceled job {} ({})", job.id, job.take_code);
+    }
+    Ok(0)
+}
+
+/// Puts a failed or unconfirmed job back in the queue.
+pub fn retry(ctx: &Ctx, key: &str) -> Result<i32> {
+    let mut job = find_job(ctx, key)?;
+    let unconfirmed = matches!(job.state, JobState::Unconfirmed { .. });
+    if !matches!(job.state, JobState::Failed { .. }) && !unconfirmed {
+        bail!(
+            "job {} ({}) is {}; only failed or unconfirmed jobs are retried (render the shot again for a new take)",
+            job.id,
+            job.take_code,
+            job.state.name()
+        );
+    }
+    job.apply(
+        JobOut::Requeue,
+        SystemClock.now(),
+        &ctx.config.engine.backoff(),
+    )
+    .map_err(|e| anyhow!(e.to_string()))?;
+    ctx.store.put_job(&job)?;
+    if let Some(engine) = &ctx.engine {
+        engine.send_blocking(Command::Wake);
+    }
+    if unconfirmed {
+        errln!(
+            "warning: {} may already exist on {}; if it does, it will run (and be billed) twice",
+            job.take_code,
+            job.recipe.backend
+        );
+    }
+    if ctx.json {
+        print_json(&views(ctx, std::slice::from_ref(&job))?)?;
+    } else {
+        outln!(
+            "job {} ({}) is queued again; `previs work` renders it",
+            job.id,
+            job.take_code
+        );
     }
     Ok(0)
 }

@@ -4,6 +4,7 @@
 //! and one-line `error: …` messages; exit code 0 on success, 1 on failure, 2 on usage errors.
 
 mod args;
+mod backends;
 mod control;
 mod demo;
 mod jobs;
@@ -171,6 +172,8 @@ pub fn dispatch(ctx: &Ctx, cmd: Cmd, cwd: Option<&std::path::Path>) -> Result<i3
         Cmd::Resume => jobs::pause(ctx, false),
         Cmd::Takes { shot } => takes::list(ctx, shot.as_deref()),
         Cmd::Circle { take } => takes::circle(ctx, &take),
+        Cmd::Retry { job } => jobs::retry(ctx, &job),
+        Cmd::Backends { check } => backends::list(ctx, check),
     }
 }
 

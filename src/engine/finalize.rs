@@ -76,6 +76,7 @@ impl Engine {
                 render_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
             },
             parent: job.parent,
+            rendered_by: finished.rendered_by.clone(),
             job: job.id,
             created_at: now,
         };

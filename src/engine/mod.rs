@@ -470,6 +470,23 @@ impl Engine {
                     self.transition(&mut job, JobOut::Requeue).await?;
                 }
             }
+            Err(Failure::Unconfirmed { reason }) => {
+                let _ = std::fs::remove_file(&tmp);
+                self.transition(
+                    &mut job,
+                    JobOut::Unconfirmed {
+                        reason: reason.clone(),
+                    },
+                )
+                .await?;
+                self.notice(
+                    Level::Warn,
+                    format!(
+                        "{}: {reason}; not resubmitted (`previs retry {}` sends it again, `previs cancel {}` drops it)",
+                        job.take_code, job.id, job.id
+                    ),
+                );
+            }
             Err(Failure::Failed { reason, retryable }) => {
                 let _ = std::fs::remove_file(&tmp);
                 self.fail(&mut job, reason, retryable).await?;

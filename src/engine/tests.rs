@@ -41,6 +41,8 @@ enum Step {
     },
     /// Never finishes on its own.
     Hang,
+    /// The submission may have gone through; nobody can tell.
+    Unsure,
 }
 
 struct Scripted {
@@ -116,6 +118,12 @@ impl Backend for Scripted {
                 .unwrap()
                 .pop_front()
                 .unwrap_or(Step::Succeed { ms: 10 });
+            if matches!(step, Step::Unsure) {
+                *self.running.lock().unwrap() -= 1;
+                return Err(Failure::Unconfirmed {
+                    reason: "timed out after sending".into(),
+                });
+            }
             report.send(JobOut::Accepted {
                 remote_id: format!("r{}", job.job),
             });
@@ -127,13 +135,16 @@ impl Backend for Scripted {
                         () = tokio::time::sleep(Duration::from_millis(ms)) => {
                             std::fs::create_dir_all(job.out.parent().unwrap()).unwrap();
                             std::fs::write(&job.out, tiny_mp4()).unwrap();
-                            Ok(Finished { cost: Cost { amount: 0.5, currency: "USD".into() } })
+                            Ok(Finished { cost: Cost { amount: 0.5, currency: "USD".into() }, rendered_by: None })
                         }
                     }
                 }
                 Step::Fail { retryable } => Err(Failure::Failed {
                     reason: "boom".into(),
                     retryable,
+                }),
+                Step::Unsure => Err(Failure::Unconfirmed {
+                    reason: "timed out after sending".into(),
                 }),
                 Step::Hang => {
                     std::fs::create_dir_all(job.out.parent().unwrap()).unwrap();
@@ -462,4 +473,27 @@ async fn a_job_for_a_backend_that_is_gone_fails_with_the_reason() {
         "{:?}",
         job.state
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unconfirmed_submission_waits_for_the_user_and_is_never_resent() {
+    let b = Scripted::new(&[Step::Unsure], SubmitKind::NonIdempotent, 1);
+    let h = harness(b.clone());
+    h.queue(1);
+    let (engine, _handle, mut rx) = h.engine();
+    let summary = engine.run(until_idle()).await.unwrap();
+    assert_eq!(summary.unconfirmed, 1);
+    assert_eq!(h.states(), ["unconfirmed"]);
+    assert_eq!(b.calls.lock().unwrap().len(), 1);
+    let mut told = false;
+    while let Ok(ev) = rx.try_recv() {
+        if let Event::Notice { text, .. } = ev {
+            told |= text.contains("not resubmitted");
+        }
+    }
+    assert!(told, "the user is told what to do");
+    // A later run leaves it alone.
+    let (engine, _handle, _rx) = h.engine();
+    engine.run(until_idle()).await.unwrap();
+    assert_eq!(b.calls.lock().unwrap().len(), 1);
 }

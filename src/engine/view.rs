@@ -145,6 +145,8 @@ pub struct TakeView {
     pub variant: BTreeMap<String, String>,
     /// The take this one was re-rolled from.
     pub parent: Option<String>,
+    /// The pool member that rendered it.
+    pub rendered_by: Option<String>,
     pub job: u64,
     /// What the file really is (probed after rendering).
     pub media: crate::model::MediaInfo,
@@ -185,6 +187,7 @@ impl TakeView {
             style: r.style.clone(),
             variant: r.variant.clone(),
             parent: parent.map(str::to_string),
+            rendered_by: take.rendered_by.clone(),
             job: take.job.0,
             media: take.media.clone(),
             spec: r.spec.clone(),

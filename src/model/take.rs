@@ -146,6 +146,9 @@ pub struct Take {
     /// The take this one was re-rolled from.
     #[serde(default)]
     pub parent: Option<TakeId>,
+    /// The pool member that rendered it, when it went through a pool.
+    #[serde(default)]
+    pub rendered_by: Option<String>,
     pub job: JobId,
     pub created_at: Millis,
 }

@@ -147,7 +147,10 @@ impl Backend for Animatic {
             .await;
             watcher.abort();
             match result {
-                Ok(Ok(_stats)) => Ok(Finished { cost: Cost::zero() }),
+                Ok(Ok(_stats)) => Ok(Finished {
+                    cost: Cost::zero(),
+                    rendered_by: None,
+                }),
                 Ok(Err(AnimaticError::Canceled)) => Err(Failure::Canceled),
                 Ok(Err(e)) => Err(Failure::Failed {
                     // Disk full and other I/O trouble may pass; a bad spec will not.

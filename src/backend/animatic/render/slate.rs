@@ -110,7 +110,18 @@ impl SlateCard {
             "{}x{} · {} fps · {:.1} s · seed {}",
             info.width, info.height, info.fps, seconds, info.seed
         );
-        plan.push((clip(&footer, cols), base, dim, 0.6));
+        // The seed is what a re-roll needs: on a narrow (portrait) slate it gets its own line
+        // rather than being cut.
+        if footer.chars().count() <= cols {
+            plan.push((footer, base, dim, 0.6));
+        } else {
+            let format = format!(
+                "{}x{} · {} fps · {:.1} s",
+                info.width, info.height, info.fps, seconds
+            );
+            plan.push((clip(&format, cols), base, dim, 0.6));
+            plan.push((clip(&format!("seed {}", info.seed), cols), base, dim, 0.0));
+        }
 
         // Centre the block of lines vertically below the clapper bar.
         let bar = (h / 12).max(8);

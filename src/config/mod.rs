@@ -109,26 +109,11 @@ impl EngineConfig {
     }
 }
 
-/// A named backend. `kind` chooses the implementation.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-pub enum BackendConfig {
-    /// The built-in CPU animatic renderer.
-    Animatic {
-        name: String,
-        /// Renders at once; defaults to the number of CPU cores (at most 4).
-        #[serde(default)]
-        max_in_flight: Option<usize>,
-    },
-}
+mod backend;
 
-impl BackendConfig {
-    pub fn name(&self) -> &str {
-        match self {
-            Self::Animatic { name, .. } => name,
-        }
-    }
-}
+pub use backend::{
+    BackendConfig, Bindings, ComfyConfig, DashScopeConfig, FrameRule, GpuPrice, SecondPrice,
+};
 
 impl Config {
     /// Reads `path`; a missing file is the default configuration.
@@ -149,7 +134,12 @@ impl Config {
                 });
             }
         };
-        Self::parse(&path.display().to_string(), &text)
+        let mut config = Self::parse(&path.display().to_string(), &text)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        for b in &mut config.backends {
+            b.resolve_paths(dir);
+        }
+        Ok(config)
     }
 
     pub fn parse(path: &str, text: &str) -> Result<Self, ConfigError> {
@@ -167,24 +157,44 @@ impl Config {
             message,
         };
         let mut seen = std::collections::BTreeSet::new();
+        seen.insert("animatic");
         for b in &self.backends {
             if b.name().is_empty() {
                 return Err(invalid("a [[backend]] has an empty name".into()));
             }
-            if !seen.insert(b.name()) {
+            if b.name()
+                .chars()
+                .any(|c| c == '|' || c.is_control() || c.is_whitespace())
+            {
+                return Err(invalid(format!(
+                    "backend name {:?} may not contain spaces, '|' or control characters",
+                    b.name()
+                )));
+            }
+            if b.name() != "animatic" && !seen.insert(b.name()) {
                 return Err(invalid(format!(
                     "backend {:?} is defined twice; give each [[backend]] its own name",
                     b.name()
                 )));
             }
-            if let BackendConfig::Animatic {
-                max_in_flight: Some(0),
-                name,
-            } = b
-            {
-                return Err(invalid(format!(
-                    "backend {name:?}: max_in_flight must be at least 1"
-                )));
+            b.validate()
+                .map_err(|m| invalid(format!("backend {:?}: {m}", b.name())))?;
+        }
+        for b in &self.backends {
+            if let BackendConfig::Pool { name, members } = b {
+                for m in members {
+                    let member = self.backends.iter().find(|x| x.name() == m);
+                    if !seen.contains(m.as_str()) || m == name {
+                        return Err(invalid(format!(
+                            "pool {name:?}: member {m:?} is not a [[backend]] defined in this file"
+                        )));
+                    }
+                    if matches!(member, Some(BackendConfig::Pool { .. })) {
+                        return Err(invalid(format!(
+                            "pool {name:?}: member {m:?} is itself a pool; list its members instead"
+                        )));
+                    }
+                }
             }
         }
         if self.default_backend != "animatic" && !seen.contains(self.default_backend.as_str()) {

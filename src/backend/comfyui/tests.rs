@@ -1,0 +1,1 @@
+//! Unit tests of the ComfyUI backend (pure parts).
