@@ -534,3 +534,81 @@ fn json_everywhere_and_a_closed_pipe_ends_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn render_estimate_prices_the_batch_and_queues_nothing() {
+    let h = project();
+    h.write(
+        "config.toml",
+        "[[backend]]\nname = \"cloud\"\nkind = \"dashscope\"\nmodel = \"wan2.2-t2v-plus\"\n\
+         base_url = \"https://dashscope.aliyuncs.com\"\n",
+    );
+    let est = h
+        .ok(&[
+            "render",
+            "--all",
+            "--takes",
+            "2",
+            "--backend",
+            "cloud",
+            "--size",
+            "832x480",
+            "--duration",
+            "5",
+            "--estimate",
+            "--json",
+        ])
+        .json();
+    // Beijing list price of wan2.2-t2v-plus at 480P: 0.14 CNY per second; 3 shots × 2 takes × 5 s.
+    assert_eq!(
+        (&est["takes"], &est["seconds"], &est["priced"]),
+        (
+            &serde_json::json!(6),
+            &serde_json::json!(30.0),
+            &serde_json::json!(true)
+        )
+    );
+    assert_eq!(est["estimate"]["currency"], "CNY");
+    let amount = est["estimate"]["amount"].as_f64().unwrap();
+    assert!((amount - 4.2).abs() < 1e-9, "{amount}");
+    assert_eq!(h.ok(&["queue", "--json"]).json(), serde_json::json!([]));
+
+    // A size the model does not render is refused before anything is priced.
+    let err = h.fails(&["render", "1A", "--backend", "cloud", "--estimate"], 1);
+    assert!(err.contains("832x480"), "{err}");
+
+    // Unpriced paid backends say so; takes already rendered are free.
+    h.write(
+        "config.toml",
+        "[[backend]]\nname = \"cloud\"\nkind = \"dashscope\"\nmodel = \"wan2.2-t2v-plus\"\n",
+    );
+    let r = h.ok(&[
+        "render",
+        "--all",
+        "--backend",
+        "cloud",
+        "--size",
+        "832x480",
+        "--duration",
+        "5",
+        "--estimate",
+    ]);
+    assert!(
+        r.stderr.contains("knows no price for backend cloud"),
+        "{}",
+        r.stderr
+    );
+    h.ok(&["render", "1A", "--seed", "42", "--wait"]);
+    let est = h
+        .ok(&["render", "1A", "--seed", "42", "--estimate", "--json"])
+        .json();
+    assert_eq!(
+        (est["takes"].as_u64(), est["cached"].as_u64()),
+        (Some(0), Some(1))
+    );
+    // The dry run reserved no take numbers: the next real take is TK02.
+    let jobs = h
+        .ok(&["render", "1A", "--seed", "43", "--wait", "--json"])
+        .json();
+    assert_eq!(jobs[0]["take"], "SC001_SH1A_TK02");
+}

@@ -185,8 +185,11 @@ pub struct RenderArgs {
     #[arg(long)]
     pub force: bool,
     /// Run the queued jobs now and return when they end (exit 1 if any failed).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "estimate")]
     pub wait: bool,
+    /// Print what the batch would cost and queue nothing.
+    #[arg(long)]
+    pub estimate: bool,
 }
 
 #[derive(Debug, Args)]

@@ -51,6 +51,7 @@ pub fn run(home: Option<PathBuf>, _json: bool) -> Result<i32> {
         fps: None,
         force: false,
         wait: true,
+        estimate: false,
     };
     let code = jobs::render(&ctx, render)?;
     {

@@ -12,7 +12,7 @@ use crate::engine::{
     Batch, Clock, Command, JobView, RenderOptions, RunOptions, SystemClock, queue_renders,
     queue_reroll,
 };
-use crate::model::{JobId, JobOut, JobRecord, JobState, Shot};
+use crate::model::{Cost, JobId, JobOut, JobRecord, JobState, Shot};
 use crate::sanitize::line;
 use crate::store::media;
 
@@ -54,6 +54,7 @@ pub fn render(ctx: &Ctx, a: RenderArgs) -> Result<i32> {
         duration_s: a.duration,
         fps: a.fps,
         force: a.force,
+        dry_run: a.estimate,
     };
     let batch = queue_renders(
         &ctx.store,
@@ -80,7 +81,65 @@ pub fn render(ctx: &Ctx, a: RenderArgs) -> Result<i32> {
             }
         }
     }
+    if a.estimate {
+        return print_estimate(ctx, &batch);
+    }
     finish_queueing(ctx, batch, a.wait)
+}
+
+/// `render --estimate`: the batch priced, nothing queued.
+fn print_estimate(ctx: &Ctx, batch: &Batch) -> Result<i32> {
+    let fresh = batch.jobs.len() - batch.cached;
+    let backend = batch
+        .jobs
+        .first()
+        .map(|j| j.recipe.backend.clone())
+        .unwrap_or_default();
+    let seconds: f64 = batch
+        .jobs
+        .iter()
+        .filter(|j| !matches!(j.state, JobState::Done { .. }))
+        .map(|j| j.recipe.duration_s)
+        .sum();
+    let unpriced = unpriced_note(ctx, &backend, fresh, &batch.estimate);
+    if ctx.json {
+        print_json(&serde_json::json!({
+            "backend": backend,
+            "takes": fresh,
+            "cached": batch.cached,
+            "seconds": seconds,
+            "estimate": { "amount": batch.estimate.amount, "currency": batch.estimate.currency },
+            "priced": unpriced.is_none(),
+        }))?;
+    } else {
+        outln!(
+            "{fresh} take{} on {} ({seconds:.1} s of video): estimated cost {:.2} {}{}; nothing queued",
+            if fresh == 1 { "" } else { "s" },
+            line(&backend),
+            batch.estimate.amount,
+            batch.estimate.currency,
+            if batch.cached > 0 {
+                format!("; {} more reused from the cache at no cost", batch.cached)
+            } else {
+                String::new()
+            }
+        );
+        if let Some(note) = unpriced {
+            errln!("{note}");
+        }
+    }
+    Ok(0)
+}
+
+/// A note when a batch on a paid backend comes out free because no price is known.
+fn unpriced_note(ctx: &Ctx, backend: &str, fresh: usize, estimate: &Cost) -> Option<String> {
+    let kind = ctx.registry.get(backend).ok()?.kind();
+    (fresh > 0 && estimate.amount == 0.0 && kind != "animatic").then(|| {
+        format!(
+            "note: previs knows no price for backend {}; add a [backend.price] table to config.toml (see `previs backends`) to see what takes cost",
+            line(backend)
+        )
+    })
 }
 
 pub fn reroll(ctx: &Ctx, a: RerollArgs) -> Result<i32> {
@@ -119,6 +178,9 @@ fn finish_queueing(ctx: &Ctx, batch: Batch, wait: bool) -> Result<i32> {
             String::new()
         }
     );
+    if let Some(note) = unpriced_note(ctx, &backend, fresh, &batch.estimate) {
+        errln!("{note}");
+    }
     for j in batch
         .jobs
         .iter()

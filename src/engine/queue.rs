@@ -22,6 +22,8 @@ pub struct RenderOptions {
     pub fps: Option<u32>,
     /// Render anew even when an identical take exists.
     pub force: bool,
+    /// Plan and price the batch without storing anything (`render --estimate`).
+    pub dry_run: bool,
 }
 
 /// The jobs a render request produced.
@@ -138,9 +140,19 @@ pub fn queue_renders(
         project,
         shots.to_vec(),
         planned,
-        opts.force,
+        Commit {
+            force: opts.force,
+            dry_run: opts.dry_run,
+        },
         clock,
     )
+}
+
+/// How [`commit`] treats the planned jobs.
+#[derive(Clone, Copy)]
+struct Commit {
+    force: bool,
+    dry_run: bool,
 }
 
 /// Queues a re-roll of `take`: the same recipe with a new seed (or `seed`), or with an edited
@@ -199,7 +211,10 @@ pub fn queue_reroll(
         vec![shot],
         planned,
         // A re-roll asks for a new take: even with the parent's own seed it renders anew.
-        true,
+        Commit {
+            force: true,
+            dry_run: false,
+        },
         clock,
     )
 }
@@ -210,11 +225,16 @@ fn commit(
     project: &Project,
     mut shots: Vec<Shot>,
     planned: Vec<Planned>,
-    force: bool,
+    how: Commit,
     clock: &dyn Clock,
 ) -> Result<Batch, EngineError> {
     let now = clock.now();
-    let first_id = store.next_ids("job", planned.len() as u64)?;
+    // A dry run reserves nothing: its ids are placeholders that never reach the store.
+    let first_id = if how.dry_run {
+        0
+    } else {
+        store.next_ids("job", planned.len() as u64)?
+    };
     let mut batch = Batch {
         estimate: Cost::zero(),
         ..Batch::default()
@@ -243,7 +263,7 @@ fn commit(
             .find(|s| s.number == shot.scene)
             .map(|s| s.heading.clone())
             .unwrap_or_default();
-        let cached = if force {
+        let cached = if how.force {
             None
         } else {
             store.cached_take(&p.recipe.cache_key())?
@@ -324,6 +344,8 @@ fn commit(
         .filter(|(_, t)| *t)
         .map(|(s, _)| s)
         .collect();
-    store.enqueue(&batch.jobs, &changed)?;
+    if !how.dry_run {
+        store.enqueue(&batch.jobs, &changed)?;
+    }
     Ok(batch)
 }
