@@ -26,6 +26,7 @@ fn spec(camera: CameraMove, width: u32, height: u32, fps: u32) -> AnimaticSpec {
         seed: 42,
         camera,
         lighting: "dusk, 黄昏".into(),
+        grade: Default::default(),
         prompt: "a woman turns in a rainy alley, neon reflected in the puddles, slow push in"
             .into(),
         slate: Slate {

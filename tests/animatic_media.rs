@@ -26,6 +26,7 @@ fn spec(
         seed: 20_240_611,
         camera,
         lighting: lighting.into(),
+        grade: Default::default(),
         prompt: "她在雨夜的小巷里回头，霓虹灯映在积水中 — a woman turns in a rainy alley, neon in the puddles".into(),
         slate: Slate {
             project: "雨夜 Rain Night".into(),

@@ -186,6 +186,12 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// The longest prompt (in characters) this backend reads whole; `check` refuses longer
+    /// ones and `lint` flags them. `None`: no limit known.
+    fn prompt_limit(&self) -> Option<usize> {
+        None
+    }
+
     /// Reachability, authentication, models, queue and GPUs. Never fails: problems are reported.
     fn health(&self) -> BoxFuture<'_, Health> {
         Box::pin(async {

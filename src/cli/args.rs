@@ -64,6 +64,27 @@ pub enum Cmd {
         #[arg(long)]
         check: bool,
     },
+    /// Shot templates (built-in and from templates.toml).
+    Templates,
+    /// Style presets (built-in and from styles.toml).
+    Styles,
+    /// Lint a prompt, or the shots, and suggest camera language.
+    Lint(LintArgs),
+    /// Requests the safety filter refused.
+    Refusals,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// The prompt text to lint; without it, the shots of the project.
+    #[arg(conflicts_with = "shots")]
+    pub text: Option<String>,
+    /// Lint these shots (default: every shot).
+    #[arg(long = "shot", value_name = "SHOT")]
+    pub shots: Vec<String>,
+    /// Check the text against this backend's prompt limits (default: the project's backend).
+    #[arg(long)]
+    pub backend: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +101,9 @@ pub struct InitArgs {
     /// Default backend of the project.
     #[arg(long)]
     pub backend: Option<String>,
+    /// Language of compiled prompts: zh or en (default: each shot's own).
+    #[arg(long, value_name = "zh|en")]
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -157,6 +181,12 @@ pub struct SpecFields {
     pub fps: Option<String>,
     #[arg(long, value_name = "N|default")]
     pub seed: Option<String>,
+    /// Fill the empty fields from a template (`previs templates` lists them).
+    #[arg(long, value_name = "NAME")]
+    pub template: Option<String>,
+    /// Fill empty camera and lighting fields with the camera-language suggestions.
+    #[arg(long)]
+    pub suggest: bool,
 }
 
 #[derive(Debug, Args)]
@@ -190,6 +220,12 @@ pub struct RenderArgs {
     /// Print what the batch would cost and queue nothing.
     #[arg(long)]
     pub estimate: bool,
+    /// A style preset for every take (`previs styles` lists them).
+    #[arg(long, value_name = "NAME")]
+    pub style: Option<String>,
+    /// A variation axis, e.g. `lighting=night,dusk`; several axes make every combination.
+    #[arg(long, value_name = "AXIS=A,B")]
+    pub vary: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -52,6 +52,8 @@ pub fn run(home: Option<PathBuf>, _json: bool) -> Result<i32> {
         force: false,
         wait: true,
         estimate: false,
+        style: None,
+        vary: Vec::new(),
     };
     let code = jobs::render(&ctx, render)?;
     {

@@ -55,13 +55,22 @@ pub fn render(ctx: &Ctx, a: RenderArgs) -> Result<i32> {
         fps: a.fps,
         force: a.force,
         dry_run: a.estimate,
+        style: a.style,
+        vary: a
+            .vary
+            .iter()
+            .map(|v| crate::prompt::vary::parse_axis(v))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow!(e))?,
     };
+    let bench = ctx.workbench()?;
     let batch = queue_renders(
         &ctx.store,
         &ctx.registry,
         &project,
         &shots,
         &opts,
+        &bench,
         &SystemClock,
     )?;
     let animatic = batch.jobs.first().is_some_and(|j| {
@@ -152,6 +161,7 @@ pub fn reroll(ctx: &Ctx, a: RerollArgs) -> Result<i32> {
         &take,
         a.seed,
         a.prompt,
+        &ctx.workbench()?,
         &SystemClock,
     )?;
     finish_queueing(ctx, batch, a.wait)

@@ -11,6 +11,7 @@ mod jobs;
 mod output;
 mod shots;
 mod takes;
+mod workbench;
 mod worker;
 
 use std::path::PathBuf;
@@ -38,6 +39,11 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The prompt workbench with the user's templates, presets and rules.
+    pub fn workbench(&self) -> Result<crate::prompt::Workbench> {
+        crate::prompt::Workbench::load(&self.config).map_err(|e| anyhow::anyhow!(e))
+    }
+
     pub fn open(home: Option<PathBuf>, project: Option<String>, json: bool) -> Result<Self> {
         let paths = Paths::resolve(home.as_deref())?;
         let store = Store::open_waiting(&paths.data_dir, std::time::Duration::from_secs(3))?;
@@ -174,6 +180,10 @@ pub fn dispatch(ctx: &Ctx, cmd: Cmd, cwd: Option<&std::path::Path>) -> Result<i3
         Cmd::Circle { take } => takes::circle(ctx, &take),
         Cmd::Retry { job } => jobs::retry(ctx, &job),
         Cmd::Backends { check } => backends::list(ctx, check),
+        Cmd::Templates => workbench::templates(ctx),
+        Cmd::Styles => workbench::styles(ctx),
+        Cmd::Lint(a) => workbench::lint(ctx, &a),
+        Cmd::Refusals => workbench::refusals(ctx),
     }
 }
 

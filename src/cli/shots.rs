@@ -11,7 +11,6 @@ use super::output::{print_json, table};
 use super::{Ctx, parse_size};
 use crate::engine::{Clock, SystemClock};
 use crate::model::{Project, Scene, ScriptSource, Shot, ShotId, ShotSpec, shot_code};
-use crate::prompt;
 use crate::sanitize::line;
 use crate::script::merge::{Existing, plan};
 use crate::script::{self, Format, ParsedScript};
@@ -32,6 +31,12 @@ pub fn init(ctx: &Ctx, a: InitArgs) -> Result<i32> {
             bail!("invalid --duration {d}: give seconds between 0.1 and 60");
         }
         project.settings.duration_s = d;
+    }
+    if let Some(l) = &a.language {
+        project.settings.language =
+            Some(crate::model::Lang::parse(l).ok_or_else(|| {
+                anyhow::anyhow!("invalid --language {:?}: use zh or en", line(l))
+            })?);
     }
     if let Some(b) = a.backend {
         ctx.registry.get(&b).map_err(|e| anyhow!(e))?;
@@ -149,6 +154,8 @@ pub struct ShotView<'a> {
     pub fps: u32,
     pub seed: Option<u64>,
     pub prompt: String,
+    /// Codes of the lint findings on the shot (`previs lint --shot` explains them).
+    pub lint: Vec<&'static str>,
     pub dialogue: &'a [crate::model::DialogueLine],
     pub notes: &'a [String],
     pub line: Option<u32>,
@@ -186,6 +193,7 @@ fn show(ctx: &Ctx, project: &Project, scenes: &[Scene], shots: &[Shot]) -> Resul
     };
     let mut rows = Vec::new();
     let mut views = Vec::new();
+    let bench = ctx.workbench()?;
     for s in shots {
         let takes = ctx.store.takes_of_shot(s.id)?;
         let circled = s
@@ -211,7 +219,19 @@ fn show(ctx: &Ctx, project: &Project, scenes: &[Scene], shots: &[Shot]) -> Resul
                 height: r.height,
                 fps: r.fps,
                 seed: s.spec.seed,
-                prompt: prompt::compile(&s.spec).prompt,
+                prompt: bench
+                    .compile_shot(&s.spec, project.settings.language)
+                    .prompt,
+                lint: crate::prompt::lint::lint_spec(
+                    &s.spec,
+                    heading(&s.scene),
+                    &bench.rules,
+                    None,
+                )
+                .lints
+                .iter()
+                .map(|l| l.code)
+                .collect(),
                 dialogue: &s.dialogue,
                 notes: &s.notes,
                 line: s.source_line,
@@ -304,6 +324,8 @@ pub fn shot(ctx: &Ctx, cmd: ShotCmd) -> Result<i32> {
                 ..ShotSpec::default()
             };
             apply_fields(&mut spec, &a.fields)?;
+            let filled =
+                super::workbench::fill(ctx, &project, &scene.heading, &mut spec, &a.fields)?;
             let order = shots
                 .iter()
                 .filter(|s| scene_rank(&scenes, &s.scene) <= scene_rank(&scenes, &scene.number))
@@ -326,7 +348,7 @@ pub fn shot(ctx: &Ctx, cmd: ShotCmd) -> Result<i32> {
             if ctx.json {
                 return show(ctx, &project, &ctx.store.scenes(&project.name)?, &[shot]);
             }
-            outln!("added shot {}", line(&shot.code));
+            outln!("added shot {}{}", line(&shot.code), filled_note(&filled));
         }
         ShotCmd::Edit(a) => {
             let mut shot = ctx.shot(&project, &a.shot)?;
@@ -337,12 +359,21 @@ pub fn shot(ctx: &Ctx, cmd: ShotCmd) -> Result<i32> {
                 );
             }
             apply_fields(&mut shot.spec, &a.fields)?;
+            let heading = ctx
+                .store
+                .scenes(&project.name)?
+                .into_iter()
+                .find(|s| s.number == shot.scene)
+                .map(|s| s.heading)
+                .unwrap_or_default();
+            let filled =
+                super::workbench::fill(ctx, &project, &heading, &mut shot.spec, &a.fields)?;
             shot.updated_at = now;
             ctx.store.put_shot(&shot)?;
             if ctx.json {
                 return show(ctx, &project, &ctx.store.scenes(&project.name)?, &[shot]);
             }
-            outln!("updated shot {}", line(&shot.code));
+            outln!("updated shot {}{}", line(&shot.code), filled_note(&filled));
         }
         ShotCmd::Rm { shot } => {
             let mut shot = ctx.shot(&project, &shot)?;
@@ -361,6 +392,15 @@ pub fn shot(ctx: &Ctx, cmd: ShotCmd) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// `; filled size, angle from the template` — or nothing.
+fn filled_note(filled: &[String]) -> String {
+    if filled.is_empty() {
+        String::new()
+    } else {
+        format!("; filled {}", filled.join(", "))
+    }
 }
 
 fn scene_rank(scenes: &[Scene], number: &str) -> usize {

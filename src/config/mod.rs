@@ -63,6 +63,58 @@ pub struct Config {
     pub engine: EngineConfig,
     #[serde(default, rename = "backend")]
     pub backends: Vec<BackendConfig>,
+    #[serde(default)]
+    pub prompt: PromptConfig,
+    #[serde(default)]
+    pub safety: SafetyConfig,
+}
+
+/// `[prompt]`: the user's additions to the prompt workbench. Relative paths are relative to
+/// config.toml; the default files are read when they exist.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PromptConfig {
+    /// `zh` or `en`: the language of compiled prompts in new projects (default: detected per shot).
+    pub language: Option<String>,
+    pub templates: PathBuf,
+    pub styles: PathBuf,
+    pub camera_rules: PathBuf,
+}
+
+impl Default for PromptConfig {
+    fn default() -> Self {
+        Self {
+            language: None,
+            templates: "templates.toml".into(),
+            styles: "styles.toml".into(),
+            camera_rules: "camera_rules.toml".into(),
+        }
+    }
+}
+
+/// `[safety]`: the blocklist and an optional classifier consulted before anything is queued.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SafetyConfig {
+    /// A file of extra terms, one per line.
+    pub blocklist: Option<PathBuf>,
+    pub classifier: Option<ClassifierConfig>,
+}
+
+/// A command (argv, run without a shell, the prompt on stdin) or an HTTP URL (POST JSON).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierConfig {
+    #[serde(default)]
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default = "classifier_timeout")]
+    pub timeout_ms: u64,
+}
+
+fn classifier_timeout() -> u64 {
+    5_000
 }
 
 fn default_backend() -> String {
@@ -75,6 +127,8 @@ impl Default for Config {
             default_backend: default_backend(),
             engine: EngineConfig::default(),
             backends: Vec::new(),
+            prompt: PromptConfig::default(),
+            safety: SafetyConfig::default(),
         }
     }
 }
@@ -139,6 +193,7 @@ impl Config {
         for b in &mut config.backends {
             b.resolve_paths(dir);
         }
+        config.resolve_paths(dir);
         Ok(config)
     }
 
@@ -151,11 +206,47 @@ impl Config {
         Ok(config)
     }
 
+    /// Makes the workbench paths absolute against the directory of config.toml.
+    pub fn resolve_paths(&mut self, dir: &Path) {
+        let p = &mut self.prompt;
+        for f in [&mut p.templates, &mut p.styles, &mut p.camera_rules] {
+            if f.is_relative() {
+                *f = dir.join(&*f);
+            }
+        }
+        if let Some(b) = self.safety.blocklist.as_mut().filter(|b| b.is_relative()) {
+            *b = dir.join(&*b);
+        }
+    }
+
     fn validate(&self, path: &str) -> Result<(), ConfigError> {
         let invalid = |message: String| ConfigError::Invalid {
             path: path.to_string(),
             message,
         };
+        if let Some(l) = &self.prompt.language {
+            if crate::model::Lang::parse(l).is_none() {
+                return Err(invalid(format!(
+                    "[prompt] language {:?}: use \"zh\" or \"en\" (or leave it out to detect it per shot)",
+                    crate::sanitize::line(l)
+                )));
+            }
+        }
+        if let Some(c) = &self.safety.classifier {
+            match (c.command.is_empty(), &c.url) {
+                (true, None) | (false, Some(_)) => {
+                    return Err(invalid(
+                        "[safety.classifier] needs exactly one of command = [\"prog\", \"arg\"] or url = \"http://…\"".into(),
+                    ));
+                }
+                _ => {}
+            }
+            if !(1..=120_000).contains(&c.timeout_ms) {
+                return Err(invalid(
+                    "[safety.classifier] timeout_ms must be between 1 and 120000".into(),
+                ));
+            }
+        }
         let mut seen = std::collections::BTreeSet::new();
         seen.insert("animatic");
         for b in &self.backends {

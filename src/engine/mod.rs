@@ -369,6 +369,8 @@ impl Engine {
         let token = CancellationToken::new();
         let remote_id = match &job.state {
             JobState::Remote { remote_id, .. } => Some(remote_id.clone()),
+            // A download cut off by a crash resumes from the same remote result.
+            JobState::Downloading { .. } => job.remote_id.clone(),
             _ => None,
         };
         let render = RenderJob {

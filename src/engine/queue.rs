@@ -1,14 +1,11 @@
 //! Turning "render these shots" into persisted jobs: prompt compilation, seeds, backend checks,
 //! cache reuse and take-number reservation, all written in one transaction.
-
-use std::collections::BTreeMap;
-
 use super::{Clock, EngineError};
 use crate::backend::Registry;
 use crate::model::{
     Cost, JobId, JobOut, JobRecord, JobState, Project, Recipe, Shot, Slate, Take, TakeId, take_code,
 };
-use crate::prompt;
+use crate::prompt::{self, Workbench, vary};
 use crate::store::Store;
 
 /// What to render and how; `None` fields fall back to the shot's spec, then the project.
@@ -24,6 +21,10 @@ pub struct RenderOptions {
     pub force: bool,
     /// Plan and price the batch without storing anything (`render --estimate`).
     pub dry_run: bool,
+    /// A style preset for every take of the batch.
+    pub style: Option<String>,
+    /// Variation axes: every combination × `takes`.
+    pub vary: Vec<crate::prompt::vary::Axis>,
 }
 
 /// The jobs a render request produced.
@@ -49,13 +50,14 @@ pub const MAX_SEED: u64 = 2_147_483_647;
 /// millions of jobs).
 pub const MAX_BATCH: u64 = 5_000;
 
-/// Queues `opts.takes` takes of each shot.
+/// Queues `opts.takes` takes of each shot (of each variation, when axes are given).
 pub fn queue_renders(
     store: &Store,
     registry: &Registry,
     project: &Project,
     shots: &[Shot],
     opts: &RenderOptions,
+    bench: &Workbench,
     clock: &dyn Clock,
 ) -> Result<Batch, EngineError> {
     let backend_name = opts
@@ -72,7 +74,8 @@ pub fn queue_renders(
         .cloned()
         .collect();
     let shots = shots.as_slice();
-    let total = shots.len() as u64 * u64::from(opts.takes.max(1));
+    let variants = vary::combinations(&opts.vary).map_err(EngineError::Invalid)?;
+    let total = shots.len() as u64 * u64::from(opts.takes.max(1)) * variants.len() as u64;
     if total > MAX_BATCH {
         return Err(EngineError::Invalid(format!(
             "{total} takes in one render is more than {MAX_BATCH}; render fewer shots or fewer --takes at a time"
@@ -89,37 +92,70 @@ pub fn queue_renders(
         let (width, height) = opts.size.unwrap_or((r.width, r.height));
         let fps = opts.fps.unwrap_or(r.fps);
         let duration_s = opts.duration_s.unwrap_or(r.duration_s);
-        let compiled = prompt::compile(&shot.spec);
-        if compiled.prompt.is_empty() {
-            return Err(EngineError::Invalid(format!(
-                "shot {} has an empty prompt; give it an action or subject with `previs shot edit {} --action TEXT`",
-                shot.code, shot.code
-            )));
-        }
+        let base = bench
+            .prepare(&shot.spec, project.settings.language, opts.style.as_deref())
+            .map_err(EngineError::Invalid)?;
         let base_seed = opts.seed.or(shot.spec.seed);
-        for t in 0..opts.takes.max(1) {
-            let seed = match base_seed {
+        // The same seeds for every variation, so variations compare like with like: with
+        // `--seed N`, takes N, N+1, …; without, `takes` random seeds drawn once per shot.
+        let seeds: Vec<u64> = (0..opts.takes.max(1))
+            .map(|t| match base_seed {
                 // Consecutive seeds, wrapping within the range every backend accepts.
                 Some(s) => (s.min(MAX_SEED) + u64::from(t)) % (MAX_SEED + 1),
                 None => fastrand::u64(0..=MAX_SEED),
-            };
-            let recipe = Recipe {
-                prompt: compiled.prompt.clone(),
-                negative: compiled.negative.clone(),
-                seed,
-                backend: backend_name.clone(),
-                model: backend.model().to_string(),
-                width,
-                height,
-                fps,
-                duration_s,
-                frames: backend.frames(duration_s, fps),
-                style: (!shot.spec.style.is_empty()).then(|| shot.spec.style.clone()),
-                variant: BTreeMap::new(),
-                spec: shot.spec.clone(),
-                params: BTreeMap::new(),
-            };
-            backend
+            })
+            .collect();
+        for variant in &variants {
+            let mut spec = base.spec.clone();
+            vary::apply(&opts.vary, variant, &mut spec, base.lang);
+            let (mut style, mut params) = (base.style.clone(), base.params.clone());
+            if let Some(name) = variant.get("style") {
+                // A style axis may name presets as well as free text.
+                let p = bench
+                    .prepare(
+                        &spec,
+                        Some(base.lang),
+                        bench.styles.find(name).map(|_| name.as_str()),
+                    )
+                    .map_err(EngineError::Invalid)?;
+                spec = p.spec;
+                style = p.style;
+                params = p.params;
+            }
+            let compiled = prompt::compile_in(&spec, base.lang);
+            if compiled.prompt.is_empty() {
+                return Err(EngineError::Invalid(format!(
+                    "shot {} has an empty prompt; give it an action or subject with `previs shot edit {} --action TEXT`",
+                    shot.code, shot.code
+                )));
+            }
+            screen(
+                store,
+                bench,
+                project,
+                &shot.code,
+                &backend_name,
+                &compiled.prompt,
+                clock,
+            )?;
+            for &seed in &seeds {
+                let recipe = Recipe {
+                    prompt: compiled.prompt.clone(),
+                    negative: compiled.negative.clone(),
+                    seed,
+                    backend: backend_name.clone(),
+                    model: backend.model().to_string(),
+                    width,
+                    height,
+                    fps,
+                    duration_s,
+                    frames: backend.frames(duration_s, fps),
+                    style: style.clone(),
+                    variant: variant.clone(),
+                    spec: spec.clone(),
+                    params: params.clone(),
+                };
+                backend
                 .check(&recipe)
                 .map_err(|e| {
                     EngineError::Invalid(format!(
@@ -127,11 +163,12 @@ pub fn queue_renders(
                         shot.code, shot.code
                     ))
                 })?;
-            planned.push(Planned {
-                shot: i,
-                recipe,
-                parent: None,
-            });
+                planned.push(Planned {
+                    shot: i,
+                    recipe,
+                    parent: None,
+                });
+            }
         }
     }
     commit(
@@ -155,8 +192,41 @@ struct Commit {
     dry_run: bool,
 }
 
+/// The safety filter: a refused prompt is recorded (rule, never the text) and nothing of the
+/// request is queued.
+fn screen(
+    store: &Store,
+    bench: &Workbench,
+    project: &Project,
+    shot: &str,
+    backend: &str,
+    prompt: &str,
+    clock: &dyn Clock,
+) -> Result<(), EngineError> {
+    let Err(b) = bench.screen(prompt) else {
+        return Ok(());
+    };
+    store.record_refusal(&crate::store::Refusal {
+        at: clock.now(),
+        project: project.name.clone(),
+        shot: shot.to_string(),
+        rule: b.rule.id.clone(),
+        category: b.rule.category.clone(),
+        source: b.rule.source.clone(),
+        kind: match (b.kind, b.rule.id.as_str()) {
+            (_, "classifier/unavailable") => "classifier_error",
+            (prompt::safety::BlockKind::Classifier, _) => "classifier",
+            (prompt::safety::BlockKind::Term, _) => "term",
+        }
+        .into(),
+        backend: backend.to_string(),
+    })?;
+    Err(EngineError::Invalid(format!("shot {shot}: {}", b.message)))
+}
+
 /// Queues a re-roll of `take`: the same recipe with a new seed (or `seed`), or with an edited
 /// compiled prompt. The new take records `take` as its parent.
+#[allow(clippy::too_many_arguments)] // the parts of one request, each from a different place
 pub fn queue_reroll(
     store: &Store,
     registry: &Registry,
@@ -164,6 +234,7 @@ pub fn queue_reroll(
     take: &Take,
     seed: Option<u64>,
     prompt_text: Option<String>,
+    bench: &Workbench,
     clock: &dyn Clock,
 ) -> Result<Batch, EngineError> {
     let shot = store.shot(take.shot)?.ok_or_else(|| {
@@ -199,6 +270,15 @@ pub fn queue_reroll(
     backend
         .check(&recipe)
         .map_err(|e| EngineError::Invalid(format!("take {}: {e}", take.code)))?;
+    screen(
+        store,
+        bench,
+        project,
+        &shot.code,
+        &recipe.backend,
+        &recipe.prompt,
+        clock,
+    )?;
     let planned = vec![Planned {
         shot: 0,
         recipe,

@@ -21,8 +21,8 @@ impl Engine {
                 JobState::Unconfirmed { .. } => self.notice(
                     Level::Warn,
                     format!(
-                        "job {} ({}) is unconfirmed: the backend may have it; `previs queue` shows it, `previs cancel {}` drops it",
-                        job.id, job.take_code, job.id
+                        "job {} ({}) is unconfirmed: the backend may have it (check its console); `previs retry {}` sends it again, `previs cancel {}` drops it",
+                        job.id, job.take_code, job.id, job.id
                     ),
                 ),
                 state if state.is_active() => {

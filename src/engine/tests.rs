@@ -21,6 +21,7 @@ fn tiny_mp4() -> &'static [u8] {
             seed: 1,
             camera: crate::model::CameraMove::Static,
             lighting: String::new(),
+            grade: Default::default(),
             prompt: "x".into(),
             slate: crate::model::Slate::default(),
         };
@@ -219,6 +220,7 @@ impl Harness {
             &self.project,
             &[shot],
             &opts,
+            &crate::prompt::Workbench::default(),
             &SystemClock,
         )
         .unwrap()

@@ -11,7 +11,9 @@ pub mod take;
 
 pub use codes::{CodeError, scene_code, shot_code, shot_letter, take_code};
 pub use job::{ApplyError, Backoff, JobId, JobOut, JobRecord, JobState, Slate, Transition};
-pub use project::{Project, ProjectError, ProjectSettings, ScriptSource, validate_project_name};
+pub use project::{
+    Lang, Project, ProjectError, ProjectSettings, ScriptSource, validate_project_name,
+};
 pub use shot::{
     CameraMove, CameraSpec, DialogueLine, IntExt, Resolved, Scene, Shot, ShotId, ShotSpec,
 };

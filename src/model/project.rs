@@ -32,6 +32,49 @@ pub struct ProjectSettings {
     pub duration_s: f64,
     /// Backend used when `render` names none; `None` means the config's `default_backend`.
     pub backend: Option<String>,
+    /// Language of compiled prompts; `None`: detected from each shot's fields.
+    pub language: Option<Lang>,
+}
+
+/// The language of a prompt: Chinese or English.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// Chinese when the text has Han characters and no more than twice as many Latin letters.
+    pub fn detect(text: &str) -> Lang {
+        let han = text
+            .chars()
+            .filter(|c| {
+                ('\u{4e00}'..='\u{9fff}').contains(c) || ('\u{3400}'..='\u{4dbf}').contains(c)
+            })
+            .count();
+        let latin = text.chars().filter(char::is_ascii_alphabetic).count();
+        if han > 0 && han * 2 >= latin {
+            Lang::Zh
+        } else {
+            Lang::En
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "zh" | "cn" | "chinese" | "中文" => Some(Lang::Zh),
+            "en" | "english" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
 }
 
 impl Default for ProjectSettings {
@@ -42,6 +85,7 @@ impl Default for ProjectSettings {
             fps: 24,
             duration_s: 5.0,
             backend: None,
+            language: None,
         }
     }
 }

@@ -79,6 +79,23 @@ pub struct Store {
     take_codes: Tree,
     jobs: Tree,
     cache: Tree,
+    refusals: Tree,
+}
+
+/// A render request the safety filter refused (no prompt text: the rule says why).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Refusal {
+    pub at: crate::model::Millis,
+    pub project: String,
+    pub shot: String,
+    /// `category/term`, or the classifier's rule.
+    pub rule: String,
+    pub category: String,
+    /// `built-in`, `FILE:LINE` of a user blocklist, or the classifier.
+    pub source: String,
+    /// `term`, `classifier`, or `classifier_error` (the hook failed and the request was refused).
+    pub kind: String,
+    pub backend: String,
 }
 
 impl Store {
@@ -115,6 +132,7 @@ impl Store {
             take_codes: tree("take_codes")?,
             jobs: tree("jobs")?,
             cache: tree("cache")?,
+            refusals: tree("refusals")?,
             dir: data_dir.to_path_buf(),
             db,
         };
@@ -216,6 +234,24 @@ impl Store {
             .meta
             .get("queue_paused")?
             .is_some_and(|v| v.as_ref() == b"1"))
+    }
+
+    /// Records a refused request (flushed: a refusal is part of the audit trail).
+    pub fn record_refusal(&self, r: &Refusal) -> Result<()> {
+        let id = self.next_ids("refusal", 1)?;
+        self.refusals.insert(id.to_be_bytes(), encode(r)?)?;
+        self.flush()
+    }
+
+    /// Every recorded refusal, oldest first.
+    pub fn refusals(&self) -> Result<Vec<Refusal>> {
+        self.refusals
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv?;
+                decode("refusals", &k, &v)
+            })
+            .collect()
     }
 
     pub fn set_queue_paused(&self, paused: bool) -> Result<()> {

@@ -44,6 +44,11 @@ impl Animatic {
             } else {
                 r.spec.lighting.clone()
             },
+            grade: r
+                .params
+                .get("grade")
+                .and_then(|g| g.as_str())
+                .map_or_else(Default::default, render::palette::Grade::parse),
             prompt: r.prompt.clone(),
             slate: job.slate.clone(),
         }

@@ -18,7 +18,7 @@ mod figure;
 mod font;
 mod frame;
 mod mux;
-mod palette;
+pub mod palette;
 mod scene;
 mod slate;
 
@@ -50,6 +50,8 @@ pub struct AnimaticSpec {
     pub camera: CameraMove,
     /// Free text in English or Chinese; decides the palette.
     pub lighting: String,
+    /// The style preset's colour grade.
+    pub grade: palette::Grade,
     /// The compiled prompt; its first ~80 characters are shown on the slate.
     pub prompt: String,
     pub slate: Slate,
@@ -210,7 +212,7 @@ impl<'a> Clip<'a> {
                 seed: spec.seed,
             }),
             set: Set::layout(spec.seed, spec.width as usize, spec.height as usize),
-            palette: Palette::from_lighting(&spec.lighting),
+            palette: Palette::from_lighting(&spec.lighting).graded(spec.grade),
             burn: BurnIn::new(&spec.slate.take_code, spec.width, spec.height, spec.fps),
             slate_frames: slate_frames(spec.fps, spec.frames),
         }
@@ -253,6 +255,7 @@ mod tests {
             seed,
             camera: CameraMove::PushIn,
             lighting: "黄昏 golden hour".into(),
+            grade: Default::default(),
             prompt: "她在雨夜的小巷里回头 — a woman turns in a rainy alley".into(),
             slate: Slate {
                 project: "雨夜".into(),

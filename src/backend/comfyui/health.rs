@@ -1,7 +1,9 @@
 //! `previs backends --check` for a render box: reachable and how fast, its GPUs, how busy it
 //! is, and whether it has every node class and model file the workflow uses.
 //!
-//! Invariant: a health check never fails; each problem is one line that says what to do.
+//! Invariants: a health check never fails; each problem is one line that says what to do; the
+//! model files are reported present only when the server listed them (`missing_models` is
+//! `None` when a loader's list could not be read and nothing is known to be missing).
 
 use std::time::Instant;
 
@@ -93,25 +95,41 @@ impl ComfyUi {
         .await;
         let mut unknown = Vec::new();
         let mut missing: Vec<&ModelRef> = Vec::new();
+        let mut failed: Vec<&str> = Vec::new();
+        // Model files whose class could not be asked about: not known to be there.
+        let mut unchecked = false;
         for (class, info) in classes.iter().zip(&infos) {
+            let loads = self.workflow.loaders().iter().filter(|m| &m.class == class);
             let info = match info {
                 Ok(v) => v,
                 Err(e) => {
-                    h.problems.push(e.message().to_string());
+                    failed.push(e.message());
+                    unchecked |= loads.clone().next().is_some();
                     continue;
                 }
             };
             if info.get(class.as_str()).is_none() {
                 unknown.push(class.as_str());
+                unchecked |= loads.clone().next().is_some();
                 continue;
             }
-            for m in self.workflow.loaders().iter().filter(|m| &m.class == class) {
-                if let Some(choices) = combo(info, class, &m.input) {
-                    if !choices.contains(&m.file.as_str()) {
-                        missing.push(m);
-                    }
+            for m in loads {
+                match combo(info, class, &m.input) {
+                    Some(choices) if !choices.contains(&m.file.as_str()) => missing.push(m),
+                    Some(_) => {}
+                    None => unchecked = true,
                 }
             }
+        }
+        if let Some(first) = failed.first() {
+            // One cause (a proxy, a crashed server) usually fails them all: one line.
+            let more = match failed.len() {
+                1 => String::new(),
+                n => format!(" (and {} more node types)", n - 1),
+            };
+            h.problems.push(format!(
+                "{first}{more}; the workflow's node types and model files were not checked"
+            ));
         }
         if !unknown.is_empty() {
             h.problems.push(format!(
@@ -120,7 +138,13 @@ impl ComfyUi {
                 self.workflow.path().display()
             ));
         }
-        h.missing_models = Some(missing.iter().map(|m| m.file.clone()).collect());
+        let mut files: Vec<String> = Vec::new();
+        for m in &missing {
+            if !files.contains(&m.file) {
+                files.push(m.file.clone());
+            }
+        }
+        h.missing_models = (!unchecked || !files.is_empty()).then_some(files);
         if !missing.is_empty() {
             let list: Vec<String> = missing
                 .iter()

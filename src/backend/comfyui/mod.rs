@@ -48,7 +48,7 @@ pub struct Tuning {
     /// How often a prompt is looked up while the socket is down, or when its events go to
     /// another process (a job resumed after a crash).
     pub poll_every: Duration,
-    /// How often the history is checked while the socket is up, in case an event was missed.
+    /// How often the prompt is looked up while the socket is up, in case an event was missed.
     pub safety_poll: Duration,
     /// How long a job waits for the socket to open before it posts anyway.
     pub connect_wait: Duration,

@@ -5,7 +5,10 @@
 //! submitted again once, with a notice, and a second loss fails the attempt as retryable; the
 //! job subscribes to the socket before it posts; while the socket is down, or when the prompt
 //! was posted by another process (its events go to that process's socket), polling takes over;
-//! a cancel deletes a pending prompt or interrupts a running one.
+//! a cancel deletes a pending prompt or interrupts a running one. A retried job (same prompt id)
+//! runs again over an earlier run that failed or left no video, and is never judged by that
+//! run's history entry, which the server keeps until the new run ends: every check while
+//! following asks the queue before the history.
 
 use std::time::{Duration, Instant};
 
@@ -34,15 +37,6 @@ enum Followed {
     Done(Done),
     /// In neither the queue nor the history any more.
     Lost,
-}
-
-/// What a check while following asks.
-#[derive(Clone, Copy)]
-enum Check {
-    /// The history only (is it finished?).
-    History,
-    /// Queue and history (is it still there at all?).
-    Full,
 }
 
 fn fail(reason: String) -> Failure {
@@ -115,6 +109,13 @@ impl ComfyUi {
             let submit = match presence {
                 Presence::Pending | Presence::Running => false,
                 Presence::Finished(entry) => match ending_failure(&entry) {
+                    // A run of an earlier attempt that left no take (a part of the workflow
+                    // the server accepted, or a workflow fixed since): run it again.
+                    None if !(resumed || posted)
+                        && pick_video(&entry.outputs, &self.workflow).is_none() =>
+                    {
+                        true
+                    }
                     None => {
                         if !std::mem::replace(&mut accepted, true) {
                             report.send(JobOut::Accepted {
@@ -245,7 +246,7 @@ impl ComfyUi {
     }
 
     /// Follows `pid` until it ends: events from the socket while it is up and ours; polling
-    /// otherwise; a history check now and then in case an event was missed.
+    /// otherwise; a look-up now and then in case an event was missed.
     async fn follow(
         &self,
         pid: &str,
@@ -270,31 +271,37 @@ impl ComfyUi {
         safety.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_ok = Instant::now();
         let mut finishing = false;
+        let mut events_open = true;
         loop {
-            let polling = !ours || !sub.link.borrow().up;
-            let check = tokio::select! {
+            let polling = !ours || !events_open || !sub.link.borrow().up;
+            // Whether to look the prompt up now.
+            let look = tokio::select! {
                 biased;
                 () = cancel.cancelled() => return Err(self.stop(pid).await),
-                ev = sub.events.recv() => {
-                    let Some(ev) = ev else { continue };
+                ev = sub.events.recv(), if events_open => {
+                    let Some(ev) = ev else {
+                        // Nobody sends any more: polling alone from here on.
+                        events_open = false;
+                        continue;
+                    };
                     match ev {
                         Event::Started { ts } => {
                             start_ts = ts;
                             started = Some(Instant::now());
-                            None
+                            false
                         }
                         Event::Executed { node, output } => {
                             files.extend(files_in(&node, &output));
-                            None
+                            false
                         }
                         Event::Success { ts } => {
                             end_ts = ts;
                             finishing = true;
-                            None
+                            false
                         }
                         Event::Executing { node: None } => {
                             finishing = true;
-                            Some(Check::History)
+                            true
                         }
                         Event::Error { text, .. } | Event::Interrupted { text, .. } => {
                             return Err(fail(text));
@@ -303,7 +310,7 @@ impl ComfyUi {
                             if let Some(v) = tracker.on(&other) {
                                 report.send(JobOut::Progress { value: v, max: SCALE });
                             }
-                            None
+                            false
                         }
                     }
                 }
@@ -312,28 +319,26 @@ impl ComfyUi {
                     if changed.is_ok() && link.up && link.generation != generation {
                         generation = link.generation;
                         // Reconnected: the server may have restarted and lost the prompt.
-                        Some(Check::Full)
+                        true
                     } else {
-                        None
+                        false
                     }
                 }
-                () = tokio::time::sleep(Duration::from_millis(100)), if finishing => Some(Check::History),
-                _ = poll.tick(), if polling => Some(Check::Full),
-                _ = safety.tick(), if !polling => Some(Check::History),
+                () = tokio::time::sleep(Duration::from_millis(100)), if finishing => true,
+                _ = poll.tick(), if polling => true,
+                _ = safety.tick(), if !polling => true,
             };
             if finishing && pick_video(&files, &self.workflow).is_some() && end_ts.is_some() {
                 let gpu_s = seconds(start_ts, end_ts)
                     .unwrap_or_else(|| started.unwrap_or(began).elapsed().as_secs_f64());
                 return Ok(Followed::Done(Done { files, gpu_s }));
             }
-            let Some(check) = check else { continue };
-            let answer = match check {
-                Check::History => self.client.history(pid).await.map(|e| match e {
-                    Some(entry) => Presence::Finished(entry),
-                    None => Presence::Running,
-                }),
-                Check::Full => self.client.lookup(pid).await,
-            };
+            if !look {
+                continue;
+            }
+            // The queue before the history, always: a prompt submitted again (a retried job)
+            // keeps the entry of its failed run in the history until the new run ends.
+            let answer = self.client.lookup(pid).await;
             match answer {
                 Ok(Presence::Finished(entry)) => {
                     if let Some(f) = ending_failure(&entry) {

@@ -291,11 +291,12 @@ fn resolve(
     let node = if g.contains_key(node_ref) {
         node_ref.to_string()
     } else {
-        let titled: Vec<&String> = g
+        let mut titled: Vec<&String> = g
             .iter()
             .filter(|(_, n)| n.pointer("/_meta/title").and_then(Value::as_str) == Some(node_ref))
             .map(|(id, _)| id)
             .collect();
+        titled.sort_by_key(|id| id_key(id));
         match titled.as_slice() {
             [one] => (*one).clone(),
             [] => {
@@ -354,8 +355,10 @@ fn resolve(
 }
 
 fn node_list(g: &Map<String, Value>) -> String {
-    let mut parts: Vec<String> = g
-        .iter()
+    let mut ids: Vec<(&String, &Value)> = g.iter().collect();
+    ids.sort_by_key(|(id, _)| id_key(id));
+    let mut parts: Vec<String> = ids
+        .into_iter()
         .take(12)
         .map(|(id, n)| {
             let title = n

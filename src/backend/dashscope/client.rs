@@ -139,16 +139,33 @@ pub struct Api {
     pub http: reqwest::Client,
     /// `https://dashscope-intl.aliyuncs.com`, without a trailing slash.
     base: String,
+    submit_timeout: Duration,
+    query_timeout: Duration,
+}
+
+/// `20 s`, `0.25 s`: a timeout as messages show it.
+fn secs(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} s", d.as_secs_f64())
+    }
 }
 
 impl Api {
-    pub fn new(base: &str) -> Result<Self, String> {
+    pub fn new(
+        base: &str,
+        submit_timeout: Duration,
+        query_timeout: Duration,
+    ) -> Result<Self, String> {
         let base = base.trim_end_matches('/');
         let base = base.strip_suffix("/api/v1").unwrap_or(base).to_string();
         reqwest::Url::parse(&base).map_err(|e| format!("base_url {base:?}: {e}"))?;
         Ok(Self {
             http: crate::backend::http::client(Duration::from_secs(10))?,
             base,
+            submit_timeout,
+            query_timeout,
         })
     }
 
@@ -171,7 +188,7 @@ impl Api {
             .header(AUTHORIZATION, auth)
             .header("X-DashScope-Async", "enable")
             .json(body)
-            .timeout(SUBMIT_TIMEOUT)
+            .timeout(self.submit_timeout)
             .send()
             .await;
         let resp = match sent {
@@ -185,7 +202,7 @@ impl Api {
             }
             Err(e) => {
                 let what = if e.is_timeout() {
-                    format!("no answer within {} s", SUBMIT_TIMEOUT.as_secs())
+                    format!("no answer within {}", secs(self.submit_timeout))
                 } else {
                     format!("the connection broke ({})", one_line(&e))
                 };
@@ -231,13 +248,13 @@ impl Api {
             .http
             .get(self.url(&format!("tasks/{id}")))
             .header(AUTHORIZATION, auth)
-            .timeout(QUERY_TIMEOUT)
+            .timeout(self.query_timeout)
             .send()
             .await
-            .map_err(|e| transport(&e, &self.base))?;
+            .map_err(|e| self.transport(&e))?;
         let status = resp.status();
         let after = limit::retry_after(resp.headers());
-        let body = resp.bytes().await.map_err(|e| transport(&e, &self.base))?;
+        let body = resp.bytes().await.map_err(|e| self.transport(&e))?;
         if !status.is_success() {
             return Err(classify(status, &body, after, key, false));
         }
@@ -282,10 +299,10 @@ impl Api {
             .http
             .post(self.url(&format!("tasks/{id}/cancel")))
             .header(AUTHORIZATION, auth)
-            .timeout(QUERY_TIMEOUT)
+            .timeout(self.query_timeout)
             .send()
             .await
-            .map_err(|e| transport(&e, &self.base))?;
+            .map_err(|e| self.transport(&e))?;
         let status = resp.status();
         let after = limit::retry_after(resp.headers());
         if status.is_success() {
@@ -301,14 +318,14 @@ impl Api {
         let mut req = self
             .http
             .get(format!("{}?page_no=1&page_size=1", self.url("tasks")))
-            .timeout(QUERY_TIMEOUT);
+            .timeout(self.query_timeout);
         if let Some(k) = key {
             req = req.header(AUTHORIZATION, k.header()?);
         }
         let resp = req
             .send()
             .await
-            .map_err(|e| transport(&e, &self.base).reason().to_string())?;
+            .map_err(|e| self.transport(&e).reason().to_string())?;
         let status = resp.status();
         if status.is_success() {
             return Ok((status, None));
@@ -323,6 +340,25 @@ impl Api {
         };
         Ok((status, Some(err)))
     }
+
+    /// A request that failed without an HTTP answer, when nothing it does can be harmed by a
+    /// retry.
+    fn transport(&self, e: &reqwest::Error) -> ApiError {
+        let reason = if e.is_connect() {
+            format!("cannot reach DashScope at {}: {}", self.base, one_line(e))
+        } else if e.is_timeout() {
+            format!(
+                "DashScope did not answer within {}",
+                secs(self.query_timeout)
+            )
+        } else {
+            format!("talking to DashScope: {}", one_line(e))
+        };
+        ApiError::Retry {
+            reason,
+            after: None,
+        }
+    }
 }
 
 /// Task ids are UUIDs; anything else is not put into a URL.
@@ -332,24 +368,6 @@ pub fn valid_id(id: &str) -> bool {
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-/// A request that failed without an HTTP answer, when nothing it does can be harmed by a retry.
-fn transport(e: &reqwest::Error, base: &str) -> ApiError {
-    let reason = if e.is_connect() {
-        format!("cannot reach DashScope at {base}: {}", one_line(e))
-    } else if e.is_timeout() {
-        format!(
-            "DashScope did not answer within {} s",
-            QUERY_TIMEOUT.as_secs()
-        )
-    } else {
-        format!("talking to DashScope: {}", one_line(e))
-    };
-    ApiError::Retry {
-        reason,
-        after: None,
-    }
 }
 
 /// `usage` differs by model generation: wan2.5 and older bill `video_duration`, wan2.6

@@ -22,7 +22,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub use client::{QUERY_TIMEOUT, SUBMIT_TIMEOUT};
-pub use limit::{QUERIES_PER_SECOND, SUBMITS_PER_SECOND};
+pub use limit::{QUERIES_PER_SECOND, SUBMITS_PER_SECOND, Timing};
 pub use models::{MODELS, ModelSpec, Tier};
 pub use task::SUBMIT_TRIES;
 
@@ -38,7 +38,12 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 2;
 
 /// Builds the backend a `kind = "dashscope"` table describes; the error says what to change.
 pub fn from_config(c: &DashScopeConfig) -> Result<Arc<dyn Backend>, String> {
-    Ok(Arc::new(DashScope::new(c)?))
+    from_config_with(c, Timing::default())
+}
+
+/// [`from_config`] with other waits and time limits (see [`Timing`]).
+pub fn from_config_with(c: &DashScopeConfig, timing: Timing) -> Result<Arc<dyn Backend>, String> {
+    Ok(Arc::new(DashScope::with_timing(c, timing)?))
 }
 
 #[derive(Debug)]
@@ -56,12 +61,18 @@ pub struct DashScope {
     pricing: Pricing,
     submits: Pacer,
     queries: Pacer,
+    timing: Timing,
 }
 
 impl DashScope {
     pub fn new(c: &DashScopeConfig) -> Result<Self, String> {
+        Self::with_timing(c, Timing::default())
+    }
+
+    pub fn with_timing(c: &DashScopeConfig, timing: Timing) -> Result<Self, String> {
+        timing.check()?;
         let spec = models::find(c.model.trim())?;
-        let api = Api::new(&c.base_url)?;
+        let api = Api::new(&c.base_url, timing.submit_timeout, timing.query_timeout)?;
         let pricing = Pricing::new(spec, api.base(), c.price.as_ref())?;
         Ok(Self {
             name: c.name.clone(),
@@ -75,6 +86,7 @@ impl DashScope {
             pricing,
             submits: Pacer::per_second(SUBMITS_PER_SECOND),
             queries: Pacer::per_second(QUERIES_PER_SECOND),
+            timing,
         })
     }
 
@@ -354,6 +366,25 @@ mod tests {
             debug.contains("PREVIS_UNIT_TEST_NO_SUCH_KEY"),
             "names the variable only"
         );
+    }
+
+    #[test]
+    fn timings_that_would_never_give_up_are_refused() {
+        let c = config("wan2.2-t2v-plus");
+        let zero = Timing {
+            submit_timeout: Duration::ZERO,
+            ..Timing::default()
+        };
+        let err = DashScope::with_timing(&c, zero).unwrap_err();
+        assert!(err.starts_with("timing: request timeouts"), "{err}");
+        let quick = Timing {
+            poll: vec![Duration::from_millis(10)],
+            backoff: Duration::from_millis(10),
+            ..Timing::default()
+        };
+        let ds = DashScope::with_timing(&c, quick).unwrap();
+        assert_eq!(ds.timing.poll_delay(9), Duration::from_millis(10));
+        assert_eq!(DashScope::new(&c).unwrap().timing, Timing::default());
     }
 
     #[tokio::test]

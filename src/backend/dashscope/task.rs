@@ -115,7 +115,7 @@ impl Task<'_> {
                         last = reason;
                         break;
                     }
-                    let wait = limit::backoff(attempt, after);
+                    let wait = limit::backoff(self.ds.timing.backoff, attempt, after);
                     self.report.notice(
                         Level::Warn,
                         format!(
@@ -146,7 +146,7 @@ impl Task<'_> {
         let mut delay = if resumed {
             Duration::ZERO
         } else {
-            limit::poll_delay(0)
+            self.ds.timing.poll_delay(0)
         };
         loop {
             if !pause(delay, &self.cancel).await || !self.ds.queries.wait(&self.cancel).await {
@@ -161,7 +161,7 @@ impl Task<'_> {
                     polls += 1;
                     failures = 0;
                     failing_since = None;
-                    delay = limit::poll_delay(polls);
+                    delay = self.ds.timing.poll_delay(polls);
                     match s {
                         TaskStatus::Pending => self.progress(0),
                         TaskStatus::Running | TaskStatus::Other(_) => {
@@ -221,7 +221,7 @@ impl Task<'_> {
                             false,
                         ));
                     }
-                    delay = limit::backoff(failures, after);
+                    delay = limit::backoff(self.ds.timing.backoff, failures, after);
                     if failures == 1 || failures % 5 == 0 {
                         self.report.notice(
                             Level::Warn,
@@ -277,6 +277,17 @@ impl Task<'_> {
 
     /// Downloads the video; cut connections resume where they stopped.
     async fn download(&self, id: &str, url: &str) -> Result<(), Failure> {
+        if let Some(dir) = self.job.out.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(|e| {
+                failed(
+                    format!(
+                        "saving the video of DashScope task {id}: creating {}: {e}; check that the data directory is writable",
+                        dir.display()
+                    ),
+                    false,
+                )
+            })?;
+        }
         let mut last = String::new();
         for attempt in 1..=DOWNLOAD_TRIES {
             match http::download(
@@ -310,7 +321,7 @@ impl Task<'_> {
                 Err(DownloadError::Retryable(m)) => {
                     last = m;
                     if attempt < DOWNLOAD_TRIES {
-                        let wait = limit::backoff(attempt + 1, None);
+                        let wait = limit::backoff(self.ds.timing.backoff, attempt + 1, None);
                         self.report.notice(
                             Level::Warn,
                             format!("{last}; trying again in {} s", wait.as_secs_f64().ceil()),

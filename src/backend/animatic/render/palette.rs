@@ -281,9 +281,88 @@ fn recipe(mood: Mood) -> Recipe {
     }
 }
 
+/// A colour grade from a style preset's `grade` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Grade {
+    #[default]
+    None,
+    /// Black and white (noir, ink wash, storyboard).
+    Mono,
+    Warm,
+    Cool,
+    /// Saturated and a little darker.
+    Neon,
+    /// Lifted blacks, washed-out colour (documentary, found footage).
+    Faded,
+    Vivid,
+}
+
+impl Grade {
+    /// `mono`, `warm`, `cool`, `neon`, `faded`, `vivid`; anything else grades nothing.
+    pub fn parse(s: &str) -> Self {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "mono" | "monochrome" | "bw" | "black-and-white" => Self::Mono,
+            "warm" => Self::Warm,
+            "cool" | "cold" => Self::Cool,
+            "neon" => Self::Neon,
+            "faded" | "washed" => Self::Faded,
+            "vivid" | "saturated" => Self::Vivid,
+            _ => Self::None,
+        }
+    }
+
+    pub fn apply(self, c: Yuv) -> Yuv {
+        let chroma = |c: Yuv, k: f32, du: f32, dv: f32| Yuv {
+            y: c.y,
+            u: to_byte(128.0 + (f32::from(c.u) - 128.0) * k + du),
+            v: to_byte(128.0 + (f32::from(c.v) - 128.0) * k + dv),
+        };
+        match self {
+            Self::None => c,
+            Self::Mono => Yuv {
+                u: 128,
+                v: 128,
+                ..c
+            },
+            Self::Warm => chroma(c, 1.0, -10.0, 10.0),
+            Self::Cool => chroma(c, 1.0, 12.0, -8.0),
+            Self::Neon => Yuv {
+                y: to_byte(16.0 + (f32::from(c.y) - 16.0) * 0.9),
+                ..chroma(c, 1.4, 0.0, 0.0)
+            },
+            Self::Faded => Yuv {
+                y: to_byte(40.0 + f32::from(c.y) * 0.75),
+                ..chroma(c, 0.6, 0.0, 0.0)
+            },
+            Self::Vivid => chroma(c, 1.3, 0.0, 0.0),
+        }
+    }
+}
+
+fn to_byte(x: f32) -> u8 {
+    x.round().clamp(16.0, 240.0) as u8
+}
+
 impl Palette {
     pub fn from_lighting(lighting: &str) -> Self {
         Self::for_mood(Mood::parse(lighting))
+    }
+
+    /// Every colour of the palette through `grade`.
+    pub fn graded(self, grade: Grade) -> Self {
+        let g = |c: Yuv| grade.apply(c);
+        Self {
+            sky: self.sky.map(g),
+            ground: self.ground.map(g),
+            far: g(self.far),
+            mid: g(self.mid),
+            near: g(self.near),
+            accent: g(self.accent),
+            subject: g(self.subject),
+            second: g(self.second),
+            rim: g(self.rim),
+            ..self
+        }
     }
 
     pub fn for_mood(mood: Mood) -> Self {
@@ -383,6 +462,12 @@ mod tests {
 
     #[test]
     fn night_is_darker_than_day() {
+        let mono = Palette::for_mood(Mood::Dusk).graded(Grade::parse("mono"));
+        assert!(mono.sky.iter().all(|c| (c.u, c.v) == (128, 128)));
+        let dusk = Palette::for_mood(Mood::Dusk);
+        let faded = dusk.graded(Grade::Faded);
+        assert!(faded.near.y > dusk.near.y, "lifted blacks");
+        assert_eq!(dusk.graded(Grade::parse("nonsense")), dusk);
         let day = Palette::for_mood(Mood::Day);
         let night = Palette::for_mood(Mood::Night);
         assert!(night.sky.iter().all(|c| c.y < 60));
