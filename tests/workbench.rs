@@ -393,3 +393,39 @@ fn a_monochrome_preset_renders_a_black_and_white_animatic() {
         spread(&mono)
     );
 }
+
+#[test]
+fn lint_names_the_prompt_limit_of_the_backend() {
+    let h = project();
+    h.write(
+        "config.toml",
+        "[[backend]]\nname = \"cloud\"\nkind = \"dashscope\"\nmodel = \"wanx2.1-t2v-turbo\"\n",
+    );
+    let long = format!(
+        "A young courier in a yellow raincoat sprints through a neon-lit night market, medium shot, low angle, tracking shot. {}",
+        "Rain falls on the awnings. ".repeat(120)
+    );
+    let r = h
+        .ok(&["lint", &long, "--backend", "cloud", "--json"])
+        .json();
+    let over = r["lints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["code"] == "over_limit")
+        .unwrap_or_else(|| panic!("no over_limit: {r}"));
+    let msg = over["message"].as_str().unwrap();
+    assert!(
+        msg.contains("800") && msg.contains(&long.trim().chars().count().to_string()),
+        "{msg}"
+    );
+    // The animatic reads any length.
+    let r = h.ok(&["lint", &long, "--json"]).json();
+    assert!(
+        !r["lints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["code"] == "over_limit")
+    );
+}

@@ -206,6 +206,10 @@ impl Backend for DashScope {
         Some(self.api.base().to_string())
     }
 
+    fn prompt_limit(&self) -> Option<usize> {
+        Some(self.spec.prompt_max)
+    }
+
     fn health(&self) -> BoxFuture<'_, Health> {
         Box::pin(async move {
             let mut h = Health {
