@@ -125,8 +125,31 @@ impl ComfyUi {
     }
 }
 
+/// Tokens Wan2.2's text encoder (umT5-XXL) reads; the rest of a prompt is cut off silently.
+pub const TEXT_TOKENS: usize = 512;
+
+/// A lower bound of a prompt's umT5 tokens: one per Han character and one per other word (real
+/// counts are higher), so a prompt refused for its length is surely too long.
+pub fn min_tokens(text: &str) -> usize {
+    let han = text
+        .chars()
+        .filter(|c| ('\u{3400}'..='\u{9fff}').contains(c))
+        .count();
+    let words = text
+        .split(|c: char| c.is_whitespace() || ('\u{3400}'..='\u{9fff}').contains(&c))
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .count();
+    han + words
+}
+
 /// Sizes and rates a workflow plausibly renders; the message names what is allowed.
 fn check_recipe(rule: FrameRule, r: &Recipe) -> Result<(), String> {
+    let tokens = min_tokens(&r.prompt);
+    if tokens > TEXT_TOKENS {
+        return Err(format!(
+            "the prompt is at least {tokens} tokens and Wan2.2's text encoder reads {TEXT_TOKENS} (it would ignore the rest); shorten it"
+        ));
+    }
     let (step, kind) = match rule {
         FrameRule::FourNPlusOne => (16, "this Wan2.2 workflow (frame_rule 4n+1)"),
         FrameRule::Exact => (2, "this workflow (frame_rule exact)"),

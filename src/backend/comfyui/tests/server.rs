@@ -264,3 +264,20 @@ fn take_prefixes_are_safe_file_names() {
     assert_eq!(run::take_prefix(&job("../夜 1")), "previs/_____1");
     assert_eq!(run::take_prefix(&job("")), "previs/job7");
 }
+
+#[test]
+fn prompts_longer_than_the_text_encoder_reads_are_refused() {
+    assert_eq!(min_tokens("a red fox, 在雪地里奔跑"), 3 + 6);
+    let b = box_with("wan22_t2v_a14b.json", wan_bind());
+    let mut r = recipe();
+    r.prompt = "a red fox runs through the snow. ".repeat(60);
+    assert!(b.check(&r).is_ok(), "420 words may fit");
+    r.prompt = "a red fox runs through the snow. ".repeat(80);
+    let e = b.check(&r).unwrap_err();
+    assert!(e.contains("at least 560") && e.contains("512"), "{e}");
+    r.prompt = "狐狸在雪地里奔跑。".repeat(80);
+    let e = b.check(&r).unwrap_err();
+    assert!(e.contains("at least 640") && e.contains("512"), "{e}");
+    r.prompt = "狐狸在雪地里奔跑。".repeat(40);
+    assert!(b.check(&r).is_ok());
+}
