@@ -15,3 +15,4 @@ pub mod prompt;
 pub mod sanitize;
 pub mod script;
 pub mod store;
+pub mod tui;
