@@ -15,6 +15,7 @@ pub mod safety;
 pub mod styles;
 pub mod suggest;
 pub mod templates;
+mod userfile;
 pub mod vary;
 pub mod vocab;
 mod workbench;

@@ -74,19 +74,7 @@ pub struct Styles {
 }
 
 fn parse(text: &str, source: &str) -> Result<Vec<Style>, String> {
-    let file: File = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
-        let place = match line {
-            Some(l) => format!("{source}:{l}"),
-            None => source.to_string(),
-        };
-        format!(
-            "{place}: {}; see the style format in the README",
-            e.message().lines().next().unwrap_or("invalid TOML")
-        )
-    })?;
+    let file: File = super::userfile::parse_toml(text, source, "style")?;
     let mut out: Vec<Style> = Vec::new();
     for mut s in file.style {
         if !valid_name(&s.name) {
@@ -117,22 +105,9 @@ impl Styles {
     /// Adds the user's presets from `path` (a missing file adds nothing); a preset with the name
     /// of a built-in one replaces it.
     pub fn with_file(mut self, path: &Path) -> Result<Self, String> {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(self),
-            Err(e) => return Err(format!("reading {}: {e}", path.display())),
-        };
-        let text = String::from_utf8(bytes)
-            .map_err(|_| format!("{} is not valid UTF-8; save it as UTF-8", path.display()))?;
-        for s in parse(&text, &path.display().to_string())? {
-            match self
-                .list
-                .iter_mut()
-                .find(|o| o.name.eq_ignore_ascii_case(&s.name))
-            {
-                Some(old) => *old = s,
-                None => self.list.push(s),
-            }
+        if let Some(text) = super::userfile::read(path)? {
+            let new = parse(&text, &path.display().to_string())?;
+            super::userfile::merge(&mut self.list, new, |s| &s.name);
         }
         Ok(self)
     }

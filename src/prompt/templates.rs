@@ -138,19 +138,7 @@ pub struct Templates {
 }
 
 fn parse(text: &str, source: &str) -> Result<Vec<Template>, String> {
-    let file: File = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
-        let place = match line {
-            Some(l) => format!("{source}:{l}"),
-            None => source.to_string(),
-        };
-        format!(
-            "{place}: {}; see the template format in the README",
-            e.message().lines().next().unwrap_or("invalid TOML")
-        )
-    })?;
+    let file: File = super::userfile::parse_toml(text, source, "template")?;
     let mut out = Vec::new();
     for mut t in file.template {
         t.check(source)?;
@@ -170,22 +158,9 @@ impl Templates {
     /// Adds the user's templates from `path` (missing file: nothing to add); one with the name
     /// of a built-in one replaces it.
     pub fn with_file(mut self, path: &Path) -> Result<Self, String> {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(self),
-            Err(e) => return Err(format!("reading {}: {e}", path.display())),
-        };
-        let text = String::from_utf8(bytes)
-            .map_err(|_| format!("{} is not valid UTF-8; save it as UTF-8", path.display()))?;
-        for t in parse(&text, &path.display().to_string())? {
-            match self
-                .list
-                .iter_mut()
-                .find(|o| o.name.eq_ignore_ascii_case(&t.name))
-            {
-                Some(old) => *old = t,
-                None => self.list.push(t),
-            }
+        if let Some(text) = super::userfile::read(path)? {
+            let new = parse(&text, &path.display().to_string())?;
+            super::userfile::merge(&mut self.list, new, |t| &t.name);
         }
         Ok(self)
     }

@@ -1,6 +1,6 @@
 //! A ComfyUI server on loopback for tests and benchmarks. It speaks as the recorded exchanges of
 //! a real ComfyUI 0.3.64 do (the same routes, JSON shapes, status codes and WebSocket message
-//! sequence, bodies written with Python's `json.dumps` separators and `\uXXXX` escapes, though
+//! sequence, bodies written with Python's `json.dumps` separators and `\u` escapes of four hex digits, though
 //! with keys in alphabetical order), runs prompts one at a time on a simulated GPU, and has
 //! fault knobs that a test can flip at any moment.
 //!
@@ -2031,7 +2031,7 @@ fn validate(graph: &Map<String, Value>, opts: &Options) -> Result<(Vec<String>, 
 
 // ---- JSON as Python writes it ----
 
-/// `json.dumps` defaults: `", "` and `": "` separators, non-ASCII escaped as `\uXXXX`.
+/// `json.dumps` defaults: `", "` and `": "` separators, non-ASCII escaped as `\u` and four hex digits.
 struct PyFormatter;
 
 impl serde_json::ser::Formatter for PyFormatter {
