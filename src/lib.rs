@@ -11,6 +11,7 @@ pub mod engine;
 pub mod logging;
 pub mod media;
 pub mod model;
+pub mod notify;
 pub mod prompt;
 pub mod sanitize;
 pub mod script;

@@ -72,6 +72,21 @@ pub enum Cmd {
     Lint(LintArgs),
     /// Requests the safety filter refused.
     Refusals,
+    /// Play one take, or compare 2 to 4 side by side in one player (in sync, looping).
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Take codes (1 plays it; 2 to 4 are compared).
+    #[arg(required = true, num_args = 1..=4)]
+    pub takes: Vec<String>,
+    /// `side` (one row) or `grid` (2x2).
+    #[arg(long, default_value = "side")]
+    pub layout: String,
+    /// Print the player command instead of running it.
+    #[arg(long)]
+    pub print: bool,
 }
 
 #[derive(Debug, Args)]

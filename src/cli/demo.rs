@@ -32,6 +32,27 @@ pub fn run(home: Option<PathBuf>, _json: bool) -> Result<i32> {
     std::fs::write(&list, SHOTS).map_err(|e| anyhow::anyhow!("writing {}: {e}", list.display()))?;
     shots::import(&ctx, &list)?;
     {
+        use std::io::IsTerminal as _;
+        if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+            // The workstation: queue the takes and watch them render live.
+            let render = RenderArgs {
+                shots: vec![],
+                all: true,
+                takes: 1,
+                backend: None,
+                seed: None,
+                size: None,
+                duration: None,
+                fps: None,
+                force: false,
+                wait: false,
+                estimate: false,
+                style: None,
+                vary: Vec::new(),
+            };
+            jobs::render(&ctx, render)?;
+            return crate::tui::run(ctx);
+        }
         shots::list(
             &ctx,
             &ShotsArgs {

@@ -5,12 +5,13 @@
 
 mod args;
 mod backends;
-mod control;
+mod compare;
+pub(crate) mod control;
 mod demo;
-mod jobs;
+pub(crate) mod jobs;
 mod output;
-mod shots;
-mod takes;
+pub(crate) mod shots;
+pub(crate) mod takes;
 mod workbench;
 mod worker;
 
@@ -131,9 +132,15 @@ pub fn run(cli: Cli, args: Vec<String>) -> Result<i32> {
         return demo::run(cli.home, cli.json);
     }
     let Some(cmd) = cli.cmd else {
-        bail!(
-            "the full-screen workstation is not part of this build yet; `previs --help` lists the commands, `previs --demo` renders a demo project"
-        );
+        use std::io::IsTerminal as _;
+        if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+            bail!(
+                "the workstation needs a terminal (stdin and stdout); `previs --help` lists the commands for scripts"
+            );
+        }
+        let ctx = Ctx::open(cli.home, cli.project, false)?;
+        ctx.project()?;
+        return crate::tui::run(ctx);
     };
     let paths = Paths::resolve(cli.home.as_deref())?;
     // A busy worker owns the store; it runs the command for us over its control socket.
@@ -184,6 +191,7 @@ pub fn dispatch(ctx: &Ctx, cmd: Cmd, cwd: Option<&std::path::Path>) -> Result<i3
         Cmd::Styles => workbench::styles(ctx),
         Cmd::Lint(a) => workbench::lint(ctx, &a),
         Cmd::Refusals => workbench::refusals(ctx),
+        Cmd::Compare(a) => compare::run(ctx, &a),
     }
 }
 

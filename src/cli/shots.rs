@@ -62,10 +62,45 @@ struct ImportReport<'a> {
 }
 
 pub fn import(ctx: &Ctx, file: &Path) -> Result<i32> {
+    let (file_name, merged) = import_quiet(ctx, file, &mut |w| {
+        errln!("warning: {}", crate::sanitize::line(w));
+    })?;
+    let s = merged.summary;
+    if ctx.json {
+        let shots = merged.shots.iter().filter(|s| !s.omitted).count();
+        print_json(&ImportReport {
+            file: file_name,
+            format: Format::of(file).map_or("fountain", Format::name),
+            summary: s,
+            shots,
+        })?;
+    } else {
+        outln!(
+            "imported {}: {} scenes, {} shots ({} new, {} updated, {} unchanged, {} omitted, {} removed)",
+            line(&file_name),
+            s.scenes,
+            s.added + s.updated + s.unchanged,
+            s.added,
+            s.updated,
+            s.unchanged,
+            s.omitted,
+            s.removed
+        );
+    }
+    Ok(0)
+}
+
+/// Imports `file` into the current project without printing (warnings go to `warn`); returns
+/// the file name as given and the merge that was applied.
+pub fn import_quiet(
+    ctx: &Ctx,
+    file: &Path,
+    warn: &mut dyn FnMut(&str),
+) -> Result<(String, crate::script::merge::MergePlan)> {
     let mut project = ctx.project()?;
     let (format, parsed) = script::parse_file(file)?;
     for w in &parsed.warnings {
-        errln!("warning: {}", crate::sanitize::line(w));
+        warn(w);
     }
     let now = SystemClock.now();
     let scenes = ctx.store.scenes(&project.name)?;
@@ -103,29 +138,7 @@ pub fn import(ctx: &Ctx, file: &Path) -> Result<i32> {
         imported_at: now,
     });
     ctx.store.apply_import(&project, &merged)?;
-    let s = merged.summary;
-    if ctx.json {
-        let shots = merged.shots.iter().filter(|s| !s.omitted).count();
-        print_json(&ImportReport {
-            file: file_name,
-            format: format.name(),
-            summary: s,
-            shots,
-        })?;
-    } else {
-        outln!(
-            "imported {}: {} scenes, {} shots ({} new, {} updated, {} unchanged, {} omitted, {} removed)",
-            line(&file_name),
-            s.scenes,
-            s.added + s.updated + s.unchanged,
-            s.added,
-            s.updated,
-            s.unchanged,
-            s.omitted,
-            s.removed
-        );
-    }
-    Ok(0)
+    Ok((file_name, merged))
 }
 
 fn apply_title_page(project: &mut Project, parsed: &ParsedScript) {

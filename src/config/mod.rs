@@ -67,6 +67,12 @@ pub struct Config {
     pub prompt: PromptConfig,
     #[serde(default)]
     pub safety: SafetyConfig,
+    #[serde(default)]
+    pub ui: UiConfig,
+    #[serde(default)]
+    pub player: PlayerConfig,
+    #[serde(default)]
+    pub notify: NotifyConfig,
 }
 
 /// `[prompt]`: the user's additions to the prompt workbench. Relative paths are relative to
@@ -129,6 +135,9 @@ impl Default for Config {
             backends: Vec::new(),
             prompt: PromptConfig::default(),
             safety: SafetyConfig::default(),
+            ui: UiConfig::default(),
+            player: PlayerConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -164,6 +173,9 @@ impl EngineConfig {
 }
 
 mod backend;
+mod ui;
+
+pub use ui::{NotifyConfig, PlayerConfig, UiConfig};
 
 pub use backend::{
     BackendConfig, Bindings, ComfyConfig, DashScopeConfig, FrameRule, GpuPrice, SecondPrice,

@@ -68,6 +68,11 @@ pub enum Command {
     },
     Pause,
     Resume,
+    /// Move a queued job one place earlier (`up`) or later in the queue.
+    Move {
+        job: JobId,
+        up: bool,
+    },
     /// Stop taking jobs, put interrupted local renders back in the queue and return.
     Shutdown,
 }
@@ -583,6 +588,7 @@ impl Engine {
                 self.blocking(|s| s.set_queue_paused(false)).await?;
                 self.notice(Level::Info, "queue resumed".into());
             }
+            Command::Move { job: id, up } => self.move_job(id, up).await?,
             Command::Shutdown => {
                 self.shutting_down = true;
                 for r in self.running.values() {
@@ -590,6 +596,40 @@ impl Engine {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Swaps a queued job with its neighbour in queue order; both are written, then announced.
+    async fn move_job(&mut self, id: JobId, up: bool) -> Result<(), EngineError> {
+        self.queued.sort_by_key(|j| (j.priority, j.id));
+        let Some(pos) = self.queued.iter().position(|j| j.id == id) else {
+            self.notice(
+                Level::Warn,
+                format!("job {id} is not waiting in the queue; only queued jobs move"),
+            );
+            return Ok(());
+        };
+        let other = if up {
+            pos.checked_sub(1)
+        } else {
+            Some(pos + 1).filter(|o| *o < self.queued.len())
+        };
+        let Some(other) = other else { return Ok(()) };
+        let (a, b) = (self.queued[pos].priority, self.queued[other].priority);
+        if a == b {
+            self.queued[pos].priority = if up { b - 1 } else { b + 1 };
+        } else {
+            self.queued[pos].priority = b;
+            self.queued[other].priority = a;
+        }
+        let pair = [self.queued[pos].clone(), self.queued[other].clone()];
+        let written = pair.clone();
+        self.blocking(move |s| written.iter().try_for_each(|j| s.put_job(j)))
+            .await?;
+        for j in &pair {
+            self.job_event(j);
+        }
+        self.queued.sort_by_key(|j| (j.priority, j.id));
         Ok(())
     }
 

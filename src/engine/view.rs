@@ -42,6 +42,9 @@ pub struct JobView {
     pub parent: Option<String>,
     pub variant: BTreeMap<String, String>,
     pub created_at: i64,
+    /// Queue order: lower runs first.
+    #[serde(default)]
+    pub priority: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
 }
@@ -113,6 +116,7 @@ impl JobView {
             parent: parent.map(str::to_string),
             variant: job.recipe.variant.clone(),
             created_at: job.created_at,
+            priority: job.priority,
             started_at: job.started_at,
             finished_at: job.finished_at,
         }

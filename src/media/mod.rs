@@ -1,3 +1,4 @@
-//! Media files: reading back what a take really is.
+//! Media files: reading back what a take really is, and playing takes in the player.
 
+pub mod player;
 pub mod probe;
