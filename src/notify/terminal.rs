@@ -126,6 +126,11 @@ fn wrap(seq: &[u8], tmux: bool) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    /// Title, body, sequences, bell, tmux → the exact bytes.
+    type Case = (&'static str, &'static str, Osc, bool, bool, &'static [u8]);
+    /// Environment variables, name and value.
+    type Vars = &'static [(&'static str, &'static str)];
+
     const BOTH: Osc = Osc {
         nine: true,
         seven: true,
@@ -133,7 +138,7 @@ mod tests {
 
     #[test]
     fn notifications_are_exact_osc_sequences() {
-        let cases: [(&str, &str, Osc, bool, bool, &[u8]); 6] = [
+        let cases: [Case; 6] = [
             (
                 "previs",
                 "batch done",
@@ -233,7 +238,7 @@ mod tests {
             nine: false,
             seven: true,
         };
-        let table: [(&str, &[(&str, &str)], Osc); 10] = [
+        let table: [(&str, Vars, Osc); 10] = [
             ("auto", &[("TERM", "xterm-kitty")], nine),
             ("auto", &[("TERM", "xterm-ghostty")], nine),
             ("auto", &[("TERM_PROGRAM", "WezTerm")], nine),

@@ -4,6 +4,11 @@
 
 use super::*;
 
+/// A frame size, width by height.
+type Size = (u32, u32);
+/// Environment variables, name and value.
+type Vars = &'static [(&'static str, &'static str)];
+
 /// Clips of the given sizes whose files exist (in a temp dir kept alive by the caller).
 fn clips(dir: &Path, sizes: &[(u32, u32)]) -> Vec<Clip> {
     sizes
@@ -58,7 +63,7 @@ fn play_loops_one_file_after_the_separator() {
 #[test]
 fn side_scales_every_take_to_the_tallest_and_stacks_them_in_a_row() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[(u32, u32)], (u32, u32)); 3] = [
+    let cases: [(&[Size], Size); 3] = [
         (&[(480, 270), (480, 270)], (960, 270)),
         (
             &[(480, 270), (320, 240), (640, 360)],
@@ -150,7 +155,7 @@ fn compare_insists_on_two_to_four_existing_takes_with_sizes() {
 
 #[test]
 fn output_follows_the_config_then_the_display_then_the_terminal() {
-    let table: [(&str, &[(&str, &str)], Output); 9] = [
+    let table: [(&str, Vars, Output); 9] = [
         ("auto", &[("DISPLAY", ":0")], Output::Window),
         ("auto", &[("WAYLAND_DISPLAY", "wayland-0")], Output::Window),
         (
@@ -255,4 +260,42 @@ fn labels_are_sanitised_and_escaped_for_both_filter_levels() {
     let l = label("T\u{1b}[31mK", 270);
     assert!(l.starts_with("drawtext=text=TK:expansion=none:"), "{l}");
     assert!(l.contains("fontsize=15:"), "{l}");
+}
+
+#[test]
+fn detached_players_write_to_the_log_and_missing_ones_name_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("logs/player.log");
+    let sh = |script: &str| PlayerCommand {
+        program: "sh".into(),
+        args: vec!["-c".into(), script.into()],
+        output: Output::Window,
+    };
+    sh("echo to-stderr >&2; echo to-stdout")
+        .spawn_detached(&log)
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("to-stderr")
+    {
+        assert!(std::time::Instant::now() < deadline, "nothing in {log:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!std::fs::read_to_string(&log).unwrap().contains("to-stdout"));
+    assert_eq!(sh("exit 3").run().unwrap().code(), Some(3));
+    let missing = PlayerCommand {
+        program: "/nonexistent/mpv".into(),
+        ..sh("")
+    };
+    for e in [
+        missing.run().unwrap_err(),
+        missing.spawn_detached(&log).unwrap_err(),
+    ] {
+        let e = e.to_string();
+        assert!(
+            e.contains("/nonexistent/mpv") && e.contains("sudo apt-get install -y mpv"),
+            "{e}"
+        );
+    }
 }
