@@ -176,6 +176,52 @@ fn the_demo_renders_live_and_a_chinese_field_is_edited_with_the_keyboard() {
 }
 
 #[test]
+fn a_chinese_script_typed_into_the_editor_is_saved_and_becomes_shots() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let home = dir.path().join("home");
+    let init = previs(&home, &["init", "ye-xi"]);
+    assert!(init.status.success(), "{init:?}");
+    let mut s = Session::start(&home, &[]);
+    // A project without shots opens on the Script view, with a hint in the empty editor.
+    s.wait_for("NORMAL", 30);
+    s.keys(b"i");
+    s.wait_for("INSERT", 5);
+    for line in [
+        ".夜 小巷",
+        "",
+        "李雷冲进小巷，回头张望。",
+        "",
+        "韩梅梅从阴影中拉住他。",
+    ] {
+        s.keys(line.as_bytes());
+        s.keys(b"\r");
+    }
+    let typed = s.wait_for("韩梅梅从阴影中拉住他。", 5);
+    assert!(typed.contains("[+]"), "unsaved edits are marked:\n{typed}");
+    s.keys(b"\x1b");
+    s.keys(b"\x13"); // ctrl-s
+    s.wait_for("saved and imported", 20);
+    s.keys(b"2");
+    let shots = s.wait_for("Shots 2", 10);
+    assert!(shots.contains("李雷冲进小巷"), "{shots}");
+    s.keys(b"q");
+    let start = Instant::now();
+    while s.child.try_wait().expect("wait").is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "previs did not quit"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let file = home.join("data").join("scripts").join("ye-xi.fountain");
+    let text = std::fs::read_to_string(&file).expect("the script file was written");
+    assert!(text.starts_with(".夜 小巷\n\n李雷冲进小巷"), "{text}");
+    let out = previs(&home, &["shots", "--json"]);
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert!(json.contains("韩梅梅从阴影中拉住他"), "{json}");
+}
+
+#[test]
 fn previs_without_a_terminal_says_so() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = previs(dir.path(), &[]);
