@@ -499,3 +499,53 @@ async fn an_unconfirmed_submission_waits_for_the_user_and_is_never_resent() {
     engine.run(until_idle()).await.unwrap();
     assert_eq!(b.calls.lock().unwrap().len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn move_reorders_waiting_jobs_and_persists_the_order() {
+    let steps = vec![Step::Succeed { ms: 100 }; 4];
+    let b = Scripted::new(&steps, SubmitKind::Idempotent, 1);
+    let h = harness(b.clone());
+    let jobs = h.queue(4);
+    let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
+    let (engine, handle, mut rx) = h.engine();
+    let run = tokio::spawn(engine.run(until_idle()));
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    // The first job runs; the last moves ahead of the two others, the running one cannot move.
+    handle
+        .send(Command::Move {
+            job: ids[3],
+            up: true,
+        })
+        .await;
+    handle
+        .send(Command::Move {
+            job: ids[3],
+            up: true,
+        })
+        .await;
+    handle
+        .send(Command::Move {
+            job: ids[0],
+            up: false,
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let stored: Vec<i64> = ids
+        .iter()
+        .map(|id| h.store.job(*id).unwrap().unwrap().priority)
+        .collect();
+    assert!(
+        stored[3] < stored[1] && stored[1] <= stored[2],
+        "{stored:?}"
+    );
+    run.await.unwrap().unwrap();
+    let order: Vec<JobId> = b.calls.lock().unwrap().iter().map(|c| c.0).collect();
+    assert_eq!(order, [ids[0], ids[3], ids[1], ids[2]]);
+    let mut refused = false;
+    while let Ok(ev) = rx.try_recv() {
+        if let Event::Notice { text, .. } = ev {
+            refused |= text.contains("only queued jobs move");
+        }
+    }
+    assert!(refused, "moving a running job says why it cannot");
+}
