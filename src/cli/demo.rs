@@ -34,23 +34,28 @@ pub fn run(home: Option<PathBuf>, _json: bool) -> Result<i32> {
     {
         use std::io::IsTerminal as _;
         if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
-            // The workstation: queue the takes and watch them render live.
-            let render = RenderArgs {
-                shots: vec![],
-                all: true,
+            // The workstation: queue the takes and watch them render live (identical takes of
+            // an earlier demo come from the cache at once).
+            let project = ctx.project()?;
+            let shots: Vec<_> = ctx
+                .store
+                .shots(&project.name)?
+                .into_iter()
+                .filter(|s| !s.omitted)
+                .collect();
+            let opts = crate::engine::RenderOptions {
                 takes: 1,
-                backend: None,
-                seed: None,
-                size: None,
-                duration: None,
-                fps: None,
-                force: false,
-                wait: false,
-                estimate: false,
-                style: None,
-                vary: Vec::new(),
+                ..Default::default()
             };
-            jobs::render(&ctx, render)?;
+            crate::engine::queue_renders(
+                &ctx.store,
+                &ctx.registry,
+                &project,
+                &shots,
+                &opts,
+                &ctx.workbench()?,
+                &SystemClock,
+            )?;
             return crate::tui::run(ctx);
         }
         shots::list(

@@ -268,7 +268,6 @@ pub struct ScriptStyles {
     pub dim: ratatui::style::Style,
 }
 
-
 impl std::fmt::Debug for ScriptState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ScriptState")

@@ -74,70 +74,31 @@ pub fn action(_st: &mut State, _a: Action) -> Vec<Effect> {
 
 pub fn draw(f: &mut Frame, area: Rect, st: &State, th: &Theme) {
     let (days, backends, currency) = totals(&st.history.rows);
-    let table_h = (backends.len() as u16 + 3).clamp(4, area.height / 2);
-    let [chart, table] =
-        Layout::vertical([Constraint::Min(6), Constraint::Length(table_h)]).areas(area);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(th.style("ui.border.focus"))
-        .title(Span::styled(
-            format!(
-                " Spend by day{} ",
-                if currency.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({currency})")
-                }
-            ),
-            th.style("ui.title"),
-        ));
-    if days.is_empty() {
-        let p = Paragraph::new("No takes yet: spend and render time appear here as takes finish.")
-            .style(th.style("ui.text.dim"))
-            .block(block);
-        f.render_widget(p, chart);
+    let table_h = (backends.len() as u16 + 3).clamp(4, area.height / 3);
+    let [spend, gpu, table] = Layout::vertical([
+        Constraint::Min(5),
+        Constraint::Min(5),
+        Constraint::Length(table_h),
+    ])
+    .areas(area);
+    let unit = if currency.is_empty() {
+        String::new()
     } else {
-        let inner_w = chart.width.saturating_sub(2);
-        let bar_w = 5u16;
-        let fit_n = usize::from((inner_w / (bar_w + 1)).max(1));
-        let shown: Vec<(&String, &Totals)> = days.iter().rev().take(fit_n).collect();
-        let priced = shown.iter().any(|(_, t)| t.cost > 0.0);
-        let bars: Vec<Bar> = shown
-            .iter()
-            .rev()
-            .map(|(d, t)| {
-                // Hundredths of the currency, or render seconds when nothing is priced.
-                let v = if priced {
-                    (t.cost * 100.0).round() as u64
-                } else {
-                    t.render_ms / 1000
-                };
-                let text = if priced {
-                    format!("{:.2}", t.cost)
-                } else {
-                    duration(t.render_ms)
-                };
-                Bar::default()
-                    .value(v)
-                    .text_value(text)
-                    .label(Line::from(d.get(5..).unwrap_or(d).to_string()))
-                    .style(th.style("usage.bar"))
-            })
-            .collect();
-        let title = if priced {
-            ""
-        } else {
-            " (nothing priced: render time)"
-        };
-        let chart_w = BarChart::default()
-            .block(block.title_bottom(Span::styled(title, th.style("ui.text.dim"))))
-            .data(BarGroup::default().bars(&bars))
-            .bar_width(bar_w)
-            .bar_gap(1)
-            .value_style(th.style("ui.text"))
-            .label_style(th.style("ui.text.dim"));
-        f.render_widget(chart_w, chart);
-    }
+        format!(" ({currency})")
+    };
+    // Hundredths of the currency as bar values; seconds of render time.
+    let priced = days.values().any(|t| t.cost > 0.0);
+    let title = if priced || days.is_empty() {
+        format!(" Spend by day{unit} ")
+    } else {
+        " Spend by day: nothing priced yet (the animatic is free) ".to_string()
+    };
+    day_chart(f, spend, th, &title, &days, |t| {
+        ((t.cost * 100.0).round() as u64, format!("{:.2}", t.cost))
+    });
+    day_chart(f, gpu, th, " GPU time by day ", &days, |t| {
+        (t.render_ms / 1000, duration(t.render_ms))
+    });
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(th.style("ui.border"))
@@ -178,9 +139,100 @@ pub fn draw(f: &mut Frame, area: Rect, st: &State, th: &Theme) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
+/// A bar per day (the most recent days that fit), `value` giving the bar and its label.
+fn day_chart(
+    f: &mut Frame,
+    area: Rect,
+    th: &Theme,
+    title: &str,
+    days: &BTreeMap<String, Totals>,
+    value: impl Fn(&Totals) -> (u64, String),
+) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(th.style("ui.border"))
+        .title(Span::styled(title.to_string(), th.style("ui.title")));
+    if days.is_empty() {
+        let p = Paragraph::new("No takes yet: figures appear here as takes finish.")
+            .style(th.style("ui.text.dim"))
+            .block(block);
+        f.render_widget(p, area);
+        return;
+    }
+    let bar_w = 7u16;
+    let fit_n = usize::from((area.width.saturating_sub(2) / (bar_w + 1)).max(1));
+    let shown: Vec<(&String, &Totals)> = days.iter().rev().take(fit_n).collect();
+    let bars: Vec<Bar> = shown
+        .iter()
+        .rev()
+        .map(|(d, t)| {
+            let (v, text) = value(t);
+            Bar::default()
+                .value(v)
+                .text_value(text)
+                .label(Line::from(d.get(5..).unwrap_or(d).to_string()))
+                .style(th.style("usage.bar"))
+        })
+        .collect();
+    let chart = BarChart::default()
+        .block(block)
+        .data(BarGroup::default().bars(&bars))
+        .bar_width(bar_w)
+        .bar_gap(1)
+        .value_style(th.style("ui.text"))
+        .label_style(th.style("ui.text.dim"));
+    f.render_widget(chart, area);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(backend: &str, cost: f64, currency: &str, ms: u64, at: i64) -> TakeRow {
+        TakeRow {
+            is_take: true,
+            job: 1,
+            code: "SC001_SH1A_TK01".into(),
+            shot_code: "1A".into(),
+            state: crate::tui::state::RowState::Done,
+            prompt: String::new(),
+            seed: 1,
+            backend: backend.into(),
+            model: String::new(),
+            style: String::new(),
+            variant: String::new(),
+            cost,
+            currency: currency.into(),
+            render_ms: ms,
+            created_at: at,
+            path: String::new(),
+            width: 1280,
+            height: 720,
+            duration_s: 5.0,
+            parent: None,
+            circled: false,
+        }
+    }
+
+    #[test]
+    fn totals_add_up_by_day_and_backend_in_the_main_currency() {
+        let day1 = 1_795_600_000_000;
+        let day2 = day1 + 86_400_000;
+        let rows = [
+            row("dashscope", 1.2, "CNY", 60_000, day1),
+            row("dashscope", 0.8, "CNY", 40_000, day2),
+            row("box", 0.5, "USD", 120_000, day2),
+            row("animatic", 0.0, "USD", 2_000, day2),
+        ];
+        let (days, backends, currency) = totals(&rows);
+        assert_eq!(currency, "CNY");
+        assert_eq!(days.len(), 2);
+        let d2 = &days["2026-11-26"];
+        assert_eq!((d2.takes, d2.render_ms), (3, 162_000));
+        assert!((d2.cost - 0.8).abs() < 1e-9, "USD is not added to CNY");
+        assert_eq!(backends["box"].render_ms, 120_000);
+        assert!((backends["dashscope"].cost - 2.0).abs() < 1e-9);
+    }
 
     #[test]
     fn days_are_utc_dates() {
