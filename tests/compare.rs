@@ -8,7 +8,7 @@ mod common;
 use common::{Home, Run, require_tool};
 use serde_json::Value;
 
-/// Quits mpv once playback has restarted `LOOPS` times (so the file looped), and gives up with
+/// Quits mpv once playback has started a second time (so the file looped), and gives up with
 /// exit code 9 (a failure) if that never happens.
 const QUIT_LUA: &str = r#"
 local restarts = 0
@@ -157,9 +157,35 @@ fn print_shows_one_player_with_every_file_as_its_own_argument() {
     assert_eq!(text.lines().count(), 1, "{text}");
 }
 
+/// Whether mpv runs Lua scripts (the quit script above); without it a looping player would
+/// never end. Under `CI=true` a missing Lua fails the test.
+fn mpv_runs_lua() -> bool {
+    let out = std::process::Command::new("mpv")
+        .args(["--no-config", "-v", "--version"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if text.contains(" lua") || text.contains(" luajit") {
+        return true;
+    }
+    let hint = "this mpv runs no Lua scripts: install a full build with `apt-get install -y mpv`";
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{hint} (CI=true: tests that need it fail instead of skipping)");
+    }
+    eprintln!("skipping: {hint}");
+    false
+}
+
 #[test]
 fn mpv_builds_the_combined_picture_and_loops() {
     let Some(h) = rendered() else { return };
+    if !mpv_runs_lua() {
+        return;
+    }
     let cases: [(&[&str], &str); 6] = [
         (&[A1, A2], "1708x480"),
         // One row at the tallest height (640): 854x480 becomes 1138x640.
