@@ -192,7 +192,46 @@ fn print(output: &Captured) {
 }
 
 /// Runs `cmd` (given as `args`) in the process that owns the store.
+/// `compare` while another process holds the store: that process builds the player command,
+/// this one runs it in the user's terminal (no shell).
+fn forward_compare(paths: &Paths, mut args: Vec<String>) -> Result<i32> {
+    #[derive(serde::Deserialize)]
+    struct Argv {
+        program: String,
+        args: Vec<String>,
+    }
+    args.push("--print".into());
+    if !args.iter().any(|a| a == "--json") {
+        args.push("--json".into());
+    }
+    let r = call(paths, &args)?;
+    if r.code != 0 {
+        print(&r.output);
+        return Ok(r.code);
+    }
+    let argv: Argv = serde_json::from_str(&r.output.stdout)?;
+    let status = std::process::Command::new(&argv.program)
+        .args(&argv.args)
+        .status()
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "running the player {:?}: {e}; install mpv (`sudo apt-get install -y mpv`) or set [player] command in config.toml",
+                argv.program
+            )
+        })?;
+    if !status.success() {
+        errln!("error: the player exited with {status}");
+        return Ok(1);
+    }
+    Ok(0)
+}
+
 pub fn forward(paths: &Paths, cmd: &Cmd, args: Vec<String>, project: Option<&str>) -> Result<i32> {
+    if let Cmd::Compare(a) = cmd {
+        if !a.print {
+            return forward_compare(paths, args);
+        }
+    }
     let wait = match cmd {
         Cmd::Render(a) => a.wait,
         Cmd::Reroll(a) => a.wait,

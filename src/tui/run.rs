@@ -278,7 +278,7 @@ async fn run_async(ctx: Ctx) -> anyhow::Result<i32> {
                         handle.send(c).await;
                     }
                     Effect::Copy { text, what } => {
-                        let bytes = crate::notify::osc52_copy(&text, env("TMUX").is_some());
+                        let bytes = crate::notify::osc52_copy(&text, notifier.tmux());
                         let ok = std::io::stdout()
                             .write_all(&bytes)
                             .and_then(|()| std::io::stdout().flush());

@@ -244,7 +244,10 @@ pub struct ShotsState {
     pub field: Option<usize>,
     /// The field being edited in place.
     pub editing: Option<LineInput>,
+    /// Only shots whose code, heading or fields contain this (case-insensitive) are listed.
     pub filter: String,
+    /// The `/` input while it has focus.
+    pub filter_input: Option<LineInput>,
 }
 
 /// The script editor. `text` is what was loaded or last saved; the editor holds the edits.

@@ -385,3 +385,26 @@ fn text_from_outside_is_sanitised_before_drawing() {
     assert!(text.contains("news"), "{text}");
     update(&mut st, Msg::Paste("x\u{1b}[2Jy".into()));
 }
+
+#[test]
+fn the_shot_list_filters_by_code_heading_and_fields() {
+    let mut st = state();
+    ch(&mut st, '2');
+    ch(&mut st, 'G');
+    ch(&mut st, '/');
+    typed(&mut st, "COURIER");
+    assert_eq!(crate::tui::views::shots::visible(&st), [0]);
+    assert_eq!(
+        st.shots.selected, 0,
+        "the selection moves onto a listed shot"
+    );
+    key(&mut st, KeyCode::Enter);
+    ch(&mut st, 'j');
+    assert_eq!(st.shots.selected, 0, "only listed shots are walked");
+    ch(&mut st, '/');
+    ctrl(&mut st, 'u');
+    typed(&mut st, "小巷");
+    assert_eq!(crate::tui::views::shots::visible(&st), [1, 2]);
+    key(&mut st, KeyCode::Esc);
+    assert_eq!(crate::tui::views::shots::visible(&st).len(), 3);
+}

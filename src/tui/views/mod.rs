@@ -23,7 +23,10 @@ pub fn focused_input(st: &mut State) -> Option<&mut LineInput> {
         return st.popup.as_mut().and_then(popup::input);
     }
     match st.view {
-        View::Shots => st.shots.editing.as_mut(),
+        View::Shots => match st.shots.editing {
+            Some(_) => st.shots.editing.as_mut(),
+            None => st.shots.filter_input.as_mut(),
+        },
         View::History => history::filter_input(st),
         View::Script => st.script.search.as_mut(),
         _ => None,
@@ -39,6 +42,7 @@ pub fn after_input(st: &mut State) {
     match st.view {
         View::History => history::refilter(st),
         View::Script => script::search_changed(st),
+        View::Shots => shots::filter_changed(st),
         _ => {}
     }
 }

@@ -86,15 +86,60 @@ pub fn generate_form(shots: Vec<String>) -> Popup {
     })
 }
 
+/// Indices of the rows the filter lets through.
+pub fn visible(st: &State) -> Vec<usize> {
+    let needle = st.shots.filter.trim().to_lowercase();
+    (0..st.shots.rows.len())
+        .filter(|i| needle.is_empty() || matches(&st.shots.rows[*i], &needle))
+        .collect()
+}
+
+fn matches(r: &ShotRow, needle: &str) -> bool {
+    r.shot.code.to_lowercase().contains(needle)
+        || r.heading.to_lowercase().contains(needle)
+        || Field::ALL
+            .iter()
+            .any(|f| f.get(&r.shot.spec).to_lowercase().contains(needle))
+}
+
+/// After the filter changed: keep the selection on a listed shot.
+pub fn filter_changed(st: &mut State) {
+    if let Some(input) = &st.shots.filter_input {
+        st.shots.filter = input.text();
+    }
+    let vis = visible(st);
+    if !vis.contains(&st.shots.selected) {
+        st.shots.selected = vis.first().copied().unwrap_or(0);
+    }
+}
+
 pub fn action(st: &mut State, a: Action) -> Vec<Effect> {
-    let len = st.shots.rows.len();
     let pg = page(st);
     if let Some(f) = st.shots.field.as_mut() {
         if navigate(f, Field::ALL.len(), 5, a) {
             return Vec::new();
         }
-    } else if navigate(&mut st.shots.selected, len, pg, a) {
-        return Vec::new();
+    } else {
+        let vis = visible(st);
+        let mut pos = vis
+            .iter()
+            .position(|i| *i == st.shots.selected)
+            .unwrap_or(0);
+        if navigate(&mut pos, vis.len(), pg, a) {
+            st.shots.selected = vis.get(pos).copied().unwrap_or(0);
+            return Vec::new();
+        }
+    }
+    match a {
+        Action::Filter if st.shots.field.is_none() => {
+            st.shots.filter_input = Some(LineInput::new(&st.shots.filter));
+            return Vec::new();
+        }
+        Action::Back if st.shots.field.is_none() && !st.shots.filter.is_empty() => {
+            st.shots.filter.clear();
+            return Vec::new();
+        }
+        _ => {}
     }
     let Some(row) = selected(st).cloned() else {
         if a == Action::Generate || a == Action::Edit {
@@ -203,6 +248,31 @@ fn accept(st: &mut State, row: &ShotRow, all: bool) -> Vec<Effect> {
 
 /// Enter commits the field being edited, Esc drops the edit.
 pub fn input_exit(st: &mut State, ev: KeyEvent) -> Vec<Effect> {
+    if st.shots.editing.is_none() && st.shots.filter_input.is_some() {
+        match ev.code {
+            KeyCode::Enter => st.shots.filter_input = None,
+            KeyCode::Esc => {
+                st.shots.filter_input = None;
+                st.shots.filter.clear();
+            }
+            KeyCode::Up | KeyCode::Down => {
+                let a = if ev.code == KeyCode::Up {
+                    Action::Up
+                } else {
+                    Action::Down
+                };
+                let vis = visible(st);
+                let mut pos = vis
+                    .iter()
+                    .position(|i| *i == st.shots.selected)
+                    .unwrap_or(0);
+                navigate(&mut pos, vis.len(), 1, a);
+                st.shots.selected = vis.get(pos).copied().unwrap_or(0);
+            }
+            _ => {}
+        }
+        return Vec::new();
+    }
     match ev.code {
         KeyCode::Esc => {
             st.shots.editing = None;
@@ -264,6 +334,12 @@ pub fn draw(f: &mut Frame, area: Rect, st: &State, th: &Theme) {
 
 fn draw_list(f: &mut Frame, area: Rect, st: &State, th: &Theme) {
     let focus = st.shots.field.is_none();
+    let vis = visible(st);
+    let title = if st.shots.filter.is_empty() {
+        format!(" Shots {} ", st.shots.rows.len())
+    } else {
+        format!(" Shots {}/{} ", vis.len(), st.shots.rows.len())
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(th.style(if focus {
@@ -271,12 +347,22 @@ fn draw_list(f: &mut Frame, area: Rect, st: &State, th: &Theme) {
         } else {
             "ui.border"
         }))
-        .title(Span::styled(
-            format!(" Shots {} ", st.shots.rows.len()),
-            th.style("ui.title"),
-        ));
-    let inner = block.inner(area);
+        .title(Span::styled(title, th.style("ui.title")));
+    let mut inner = block.inner(area);
     f.render_widget(block, area);
+    if let Some(input) = &st.shots.filter_input {
+        let (shown, col) = input.visible(inner.width.saturating_sub(2));
+        f.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled("/", th.style("ui.help.key")),
+                Span::styled(shown, th.style("ui.text.focus")),
+            ])),
+            Rect { height: 1, ..inner },
+        );
+        f.set_cursor_position((inner.x + 1 + col, inner.y));
+        inner.y += 1;
+        inner.height = inner.height.saturating_sub(1);
+    }
     if st.shots.rows.is_empty() {
         let p = Paragraph::new(wrap(
             "No shots. Write the script in view 1 and save it (ctrl-s), or import one with `previs import FILE`.",
@@ -291,9 +377,14 @@ fn draw_list(f: &mut Frame, area: Rect, st: &State, th: &Theme) {
     }
     let w = usize::from(inner.width);
     let rows = usize::from(inner.height);
-    let first = super::scroll_start(st.shots.selected, rows, st.shots.rows.len());
+    let pos = vis
+        .iter()
+        .position(|i| *i == st.shots.selected)
+        .unwrap_or(0);
+    let first = super::scroll_start(pos, rows, vis.len());
     let mut lines = Vec::new();
-    for (i, r) in st.shots.rows.iter().enumerate().skip(first).take(rows) {
+    for i in vis.iter().copied().skip(first).take(rows) {
+        let r = &st.shots.rows[i];
         let (takes, circled) = st
             .history
             .per_shot
