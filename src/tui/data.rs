@@ -148,8 +148,39 @@ pub fn details(store: &Store, project: &str, code: &str) -> Result<(String, Vec<
     let value = serde_json::to_value(&view).map_err(|e| e.to_string())?;
     let mut lines = Vec::new();
     flatten("", &value, &mut lines);
+    // What a director asks first comes first; the rest in name order.
+    let rank = |line: &String| {
+        let key = line.split(':').next().unwrap_or_default();
+        FIRST.iter().position(|k| *k == key).unwrap_or(FIRST.len())
+    };
+    lines.sort_by_key(rank);
     Ok((format!("{code} · recipe · Esc closes"), lines))
 }
+
+const FIRST: [&str; 22] = [
+    "id",
+    "prompt",
+    "negative",
+    "seed",
+    "model",
+    "backend",
+    "rendered_by",
+    "width",
+    "height",
+    "fps",
+    "frames",
+    "duration_s",
+    "style",
+    "cost",
+    "currency",
+    "render_ms",
+    "parent",
+    "path",
+    "circled",
+    "queued_at",
+    "started_at",
+    "finished_at",
+];
 
 fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
     match v {
@@ -166,6 +197,17 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
         serde_json::Value::Null => {}
         serde_json::Value::String(s) if s.is_empty() => {}
         serde_json::Value::String(s) => out.push(format!("{prefix}: {s}")),
+        serde_json::Value::Number(n) if prefix.ends_with("_at") => {
+            let ms = n.as_i64().unwrap_or(0);
+            let secs = ms.rem_euclid(86_400_000) / 1000;
+            out.push(format!(
+                "{prefix}: {} {:02}:{:02}:{:02} UTC",
+                super::views::usage::day(ms),
+                secs / 3600,
+                secs % 3600 / 60,
+                secs % 60
+            ));
+        }
         other => out.push(format!("{prefix}: {other}")),
     }
 }

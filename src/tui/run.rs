@@ -251,9 +251,18 @@ async fn run_async(ctx: Ctx) -> anyhow::Result<i32> {
                 Out::Player(cmd) => {
                     if cmd.foreground() {
                         let r = screen.suspended(&keys, || cmd.run());
-                        if let Err(e) = r {
-                            batch.push(Msg::Status(Level::Error, e.to_string()));
-                        }
+                        // The screen was handed over: draw all of it again.
+                        dirty = true;
+                        batch.push(match r {
+                            Ok(s) if s.success() => {
+                                Msg::Status(Level::Info, "back from the player".into())
+                            }
+                            Ok(s) => Msg::Status(
+                                Level::Error,
+                                format!("the player exited with {s}; `previs compare … --print` shows its command"),
+                            ),
+                            Err(e) => Msg::Status(Level::Error, e.to_string()),
+                        });
                     } else {
                         let log = ctx.paths.log_dir.join("player.log");
                         let m = match cmd.spawn_detached(&log) {

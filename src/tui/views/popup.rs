@@ -385,7 +385,13 @@ pub fn draw(f: &mut Frame, area: Rect, st: &State, th: &Theme) {
                         '-' => th.style("diff.removed"),
                         _ => th.style("ui.text"),
                     };
-                    for c in text.chars() {
+                    // Marked like `git diff --word-diff`, so the diff reads without colour.
+                    let marked = match tag {
+                        '+' => format!("{{+{text}+}}"),
+                        '-' => format!("[-{text}-]"),
+                        _ => text.clone(),
+                    };
+                    for c in marked.chars() {
                         let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
                         if used + cw > w {
                             out.push(Line::from(std::mem::take(&mut spans)));
