@@ -229,3 +229,44 @@ fn previs_without_a_terminal_says_so() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("needs a terminal"), "{err}");
 }
+
+#[test]
+fn a_lost_ssh_link_puts_running_renders_back_in_the_queue() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let home = dir.path().join("home");
+    let s = Session::start(&home, &["--demo"]);
+    s.wait_for("▶2", 60);
+    let pid = s.child.process_id().expect("a pid");
+    let kill = std::process::Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success());
+    let mut s = s;
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = s.child.try_wait().expect("wait") {
+            break st;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "previs ignored SIGHUP"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status:?}");
+    let out = previs(&home, &["--project", "demo", "queue", "--all", "--json"]);
+    let jobs: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("queue --json");
+    assert_eq!(jobs.len(), 6);
+    for j in &jobs {
+        let state = j["state"].as_str().unwrap_or_default();
+        assert!(
+            state == "queued" || state == "done",
+            "no job is left running: {j}"
+        );
+    }
+    assert!(
+        jobs.iter().any(|j| j["state"] == "queued"),
+        "some were interrupted"
+    );
+}

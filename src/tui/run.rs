@@ -218,6 +218,11 @@ async fn run_async(ctx: Ctx) -> anyhow::Result<i32> {
     screen.term.draw(|f| draw::draw(f, &st, &theme))?;
     let mut last_draw = Instant::now();
     let mut dirty = false;
+    // A lost SSH link (SIGHUP) or a polite kill (SIGTERM) ends the session cleanly: local renders
+    // go back in the queue, remote ones are followed again at the next start.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut terminate = signal(SignalKind::terminate())?;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
@@ -231,6 +236,8 @@ async fn run_async(ctx: Ctx) -> anyhow::Result<i32> {
             Some(o) = out_rx.recv() => outs.push(o),
             _ = ticker.tick(), if super::animating(&st) => batch.push(Msg::Tick(SystemClock.now())),
             () = tokio::time::sleep(wait), if dirty => {}
+            _ = hangup.recv() => st.quit = true,
+            _ = terminate.recv() => st.quit = true,
         }
         // Drain whatever else is already waiting: one draw for all of it.
         while let Ok(m) = msg_rx.try_recv() {
