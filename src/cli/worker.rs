@@ -166,7 +166,7 @@ fn has_work(data_dir: &std::path::Path) -> Result<bool, StoreError> {
         return Ok(false);
     }
     Ok(store
-        .jobs()?
+        .unfinished_jobs()?
         .iter()
         .any(|j| !j.state.is_terminal() && !matches!(j.state, JobState::Unconfirmed { .. })))
 }

@@ -546,7 +546,7 @@ impl Engine {
                     .map(|j| j.id)
                     .chain(self.live.keys().copied())
                     .collect();
-                let jobs = self.blocking(|s| s.jobs()).await?;
+                let jobs = self.blocking(|s| s.unfinished_jobs()).await?;
                 for j in jobs {
                     if matches!(j.state, JobState::Queued) && !known.contains(&j.id) {
                         self.queued.push(j);

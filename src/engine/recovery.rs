@@ -13,7 +13,7 @@ use crate::store::media;
 impl Engine {
     /// Recovers unfinished jobs; returns the ones to resume on their backend.
     pub(super) async fn recover(&mut self) -> Result<Vec<JobRecord>, EngineError> {
-        let jobs = self.blocking(|s| s.jobs()).await?;
+        let jobs = self.blocking(|s| s.unfinished_jobs()).await?;
         let mut resume = Vec::new();
         for mut job in jobs {
             match &job.state {

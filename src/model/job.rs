@@ -349,51 +349,54 @@ impl JobRecord {
     }
 }
 
+/// A queued job for tests of other modules.
+#[cfg(test)]
+pub fn sample_job(id: u64) -> JobRecord {
+    JobRecord {
+        id: JobId(id),
+        project: "p".into(),
+        shot: ShotId(1),
+        shot_code: "1A".into(),
+        take_number: 1,
+        take_code: "SC001_SH1A_TK01".into(),
+        recipe: Recipe {
+            prompt: "x".into(),
+            negative: String::new(),
+            seed: 1,
+            backend: "animatic".into(),
+            model: "animatic-1".into(),
+            width: 640,
+            height: 480,
+            fps: 24,
+            duration_s: 1.0,
+            frames: 24,
+            style: None,
+            variant: std::collections::BTreeMap::new(),
+            spec: crate::model::ShotSpec::default(),
+            params: std::collections::BTreeMap::new(),
+        },
+        slate: Slate::default(),
+        parent: None,
+        state: JobState::Queued,
+        attempts: 0,
+        not_before: None,
+        submission_key: "k".into(),
+        remote_id: None,
+        last_error: None,
+        priority: 1,
+        created_at: 0,
+        updated_at: 0,
+        started_at: None,
+        finished_at: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::model::ShotSpec;
 
     fn job() -> JobRecord {
-        JobRecord {
-            id: JobId(1),
-            project: "p".into(),
-            shot: ShotId(1),
-            shot_code: "1A".into(),
-            take_number: 1,
-            take_code: "SC001_SH1A_TK01".into(),
-            recipe: Recipe {
-                prompt: "x".into(),
-                negative: String::new(),
-                seed: 1,
-                backend: "animatic".into(),
-                model: "animatic-1".into(),
-                width: 640,
-                height: 480,
-                fps: 24,
-                duration_s: 1.0,
-                frames: 24,
-                style: None,
-                variant: BTreeMap::new(),
-                spec: ShotSpec::default(),
-                params: BTreeMap::new(),
-            },
-            slate: Slate::default(),
-            parent: None,
-            state: JobState::Queued,
-            attempts: 0,
-            not_before: None,
-            submission_key: "k".into(),
-            remote_id: None,
-            last_error: None,
-            priority: 1,
-            created_at: 0,
-            updated_at: 0,
-            started_at: None,
-            finished_at: None,
-        }
+        sample_job(1)
     }
 
     fn accepted() -> JobOut {

@@ -18,15 +18,25 @@ impl Store {
             .iter()
             .map(|s| Ok((s.id.0.to_be_bytes(), encode(s)?)))
             .collect::<Result<_>>()?;
-        (&self.jobs, &self.shots).transaction(|(tx_jobs, tx_shots)| {
-            for (k, v) in &jobs_kv {
-                tx_jobs.insert(&k[..], v.clone())?;
-            }
-            for (k, v) in &shots_kv {
-                tx_shots.insert(&k[..], v.clone())?;
-            }
-            Ok::<_, Abort<StoreError>>(())
-        })?;
+        let open: Vec<[u8; 8]> = jobs
+            .iter()
+            .filter(|j| !j.state.is_terminal())
+            .map(|j| j.id.0.to_be_bytes())
+            .collect();
+        (&self.jobs, &self.shots, &self.open_jobs).transaction(
+            |(tx_jobs, tx_shots, tx_open)| {
+                for (k, v) in &jobs_kv {
+                    tx_jobs.insert(&k[..], v.clone())?;
+                }
+                for k in &open {
+                    tx_open.insert(&k[..], &[][..])?;
+                }
+                for (k, v) in &shots_kv {
+                    tx_shots.insert(&k[..], v.clone())?;
+                }
+                Ok::<_, Abort<StoreError>>(())
+            },
+        )?;
         self.flush()
     }
 
@@ -52,16 +62,49 @@ impl Store {
         Ok(out)
     }
 
+    /// Jobs not in a terminal state, in queue order, read through the index (the work of a
+    /// start-up does not grow with the history).
+    pub fn unfinished_jobs(&self) -> Result<Vec<JobRecord>> {
+        let mut out = Vec::new();
+        for k in self.open_jobs.iter().keys() {
+            let k = k?;
+            if let Some(v) = self.jobs.get(&k)? {
+                let job: JobRecord = decode("jobs", &k, &v)?;
+                if !job.state.is_terminal() {
+                    out.push(job);
+                }
+            }
+        }
+        out.sort_by_key(|j| (j.priority, j.id));
+        Ok(out)
+    }
+
     /// Writes a job's new state and makes it durable before returning.
     pub fn put_job(&self, job: &JobRecord) -> Result<()> {
-        self.jobs.insert(job.id.0.to_be_bytes(), encode(job)?)?;
+        self.write_job(job)?;
         self.flush()
+    }
+
+    /// The job and its entry in the index of unfinished jobs, together.
+    fn write_job(&self, job: &JobRecord) -> Result<()> {
+        let key = job.id.0.to_be_bytes();
+        let value = encode(job)?;
+        let open = !job.state.is_terminal();
+        (&self.jobs, &self.open_jobs).transaction(|(jobs, index)| {
+            jobs.insert(&key[..], value.clone())?;
+            if open {
+                index.insert(&key[..], &[][..])?;
+            } else {
+                index.remove(&key[..])?;
+            }
+            Ok::<_, Abort<StoreError>>(())
+        })?;
+        Ok(())
     }
 
     /// Writes progress within a state; not flushed (losing it in a crash loses nothing).
     pub fn put_job_progress(&self, job: &JobRecord) -> Result<()> {
-        self.jobs.insert(job.id.0.to_be_bytes(), encode(job)?)?;
-        Ok(())
+        self.write_job(job)
     }
 
     /// Records a finished job: the job's `Done` state, its take (unless it reused one from the
@@ -77,9 +120,11 @@ impl Store {
             &self.takes_by_shot,
             &self.take_codes,
             &self.cache,
+            &self.open_jobs,
         )
-            .transaction(|(jobs, takes, by_shot, codes, cache)| {
+            .transaction(|(jobs, takes, by_shot, codes, cache, index)| {
                 jobs.insert(&job_kv.0[..], job_kv.1.clone())?;
+                index.remove(&job_kv.0[..])?;
                 if let Some((t, v)) = &take_kv {
                     let id = t.id.0.to_be_bytes();
                     takes.insert(&id[..], v.clone())?;

@@ -18,7 +18,7 @@ use sled::Tree;
 use thiserror::Error;
 
 /// Layout version written by this build.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -78,6 +78,9 @@ pub struct Store {
     takes_by_shot: Tree,
     take_codes: Tree,
     jobs: Tree,
+    /// Ids of jobs not in a terminal state (version 2): starting up reads these, not every job
+    /// ever run.
+    open_jobs: Tree,
     cache: Tree,
     refusals: Tree,
 }
@@ -131,6 +134,7 @@ impl Store {
             takes_by_shot: tree("takes_by_shot")?,
             take_codes: tree("take_codes")?,
             jobs: tree("jobs")?,
+            open_jobs: tree("open_jobs")?,
             cache: tree("cache")?,
             refusals: tree("refusals")?,
             dir: data_dir.to_path_buf(),
@@ -204,6 +208,16 @@ impl Store {
     /// The hook for future layout changes: turns a version-`from` store into `from + 1`.
     fn migrate_from(&self, from: u32) -> Result<()> {
         tracing::info!(from, to = from + 1, "migrating store");
+        if from == 1 {
+            // Version 2 indexes the unfinished jobs.
+            for kv in self.jobs.iter() {
+                let (k, v) = kv?;
+                let job: crate::model::JobRecord = decode("jobs", &k, &v)?;
+                if !job.state.is_terminal() {
+                    self.open_jobs.insert(k, &[][..])?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -326,6 +340,35 @@ mod tests {
                 .contains("newer than this previs understands"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn version_1_stores_get_the_index_of_unfinished_jobs() {
+        use crate::model::{JobId, JobState};
+        let dir = tempfile::tempdir().unwrap();
+        let mut ids = Vec::new();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            for (i, state) in [JobState::Queued, JobState::Canceled, JobState::Submitting]
+                .into_iter()
+                .enumerate()
+            {
+                let mut j = crate::model::job::sample_job(i as u64 + 1);
+                j.state = state;
+                ids.push(j.id);
+                // As version 1 wrote them: no index.
+                s.jobs
+                    .insert(j.id.0.to_be_bytes(), encode(&j).unwrap())
+                    .unwrap();
+            }
+            s.meta
+                .insert("schema_version", &1u32.to_be_bytes())
+                .unwrap();
+            s.flush().unwrap();
+        }
+        let s = Store::open(dir.path()).unwrap();
+        let open: Vec<JobId> = s.unfinished_jobs().unwrap().iter().map(|j| j.id).collect();
+        assert_eq!(open, [ids[0], ids[2]]);
     }
 
     #[test]

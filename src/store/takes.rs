@@ -64,9 +64,6 @@ impl Store {
         {
             return Ok(true);
         }
-        Ok(self
-            .jobs()?
-            .iter()
-            .any(|j| j.shot == shot && !j.state.is_terminal()))
+        Ok(self.unfinished_jobs()?.iter().any(|j| j.shot == shot))
     }
 }

@@ -27,9 +27,9 @@ pub fn snapshot(store: &Store, project: &str) -> Result<Snapshot, StoreError> {
     let scenes = store.scenes(&project.name)?;
     let shots = store.shots(&project.name)?;
     let mut jobs: Vec<JobView> = store
-        .jobs()?
+        .unfinished_jobs()?
         .iter()
-        .filter(|j| j.project == project.name && !j.state.is_terminal())
+        .filter(|j| j.project == project.name)
         .map(|j| JobView::new(j, None, None, &data_dir))
         .collect();
     jobs.sort_by_key(|j| (j.priority, j.id));

@@ -140,6 +140,22 @@ fn try_run(ctx: &Ctx, effect: Effect) -> Result<Vec<Out>, String> {
             Ok(vec![Out::Msg(Msg::Details { title, lines })])
         }
         Effect::Engine(cmd) => Ok(vec![Out::Engine(cmd)]),
+        Effect::Lint { shots } => {
+            let bench = ctx.workbench().map_err(|e| err(&e))?;
+            let project = ctx.project().map_err(|e| err(&e))?;
+            let backend = project
+                .settings
+                .backend
+                .clone()
+                .unwrap_or_else(|| ctx.registry.default_name().to_string());
+            let limit = ctx
+                .registry
+                .get(&backend)
+                .ok()
+                .and_then(|b| b.prompt_limit());
+            let marks = super::views::shots::lint_codes(&bench.rules, limit, &shots);
+            Ok(vec![Out::Msg(Msg::Linted(marks))])
+        }
         // The loop's own effects never reach the worker.
         Effect::Copy { .. } | Effect::EditExternal { .. } | Effect::Notify { .. } => Ok(Vec::new()),
     }

@@ -32,8 +32,8 @@ pub use run::run;
 use state::{HistoryState, QueueState, ScriptState, ScriptStyles, ShotsState, State, View};
 
 /// The state the workstation opens with: the store's snapshot, no takes yet (they load after
-/// the first frame).
-pub fn initial_state(ctx: &Ctx, theme: &theme::Theme) -> anyhow::Result<State> {
+/// the first frame), and the effects to run at once (lint marks, computed off the loop).
+pub fn initial_state(ctx: &Ctx, theme: &theme::Theme) -> anyhow::Result<(State, Vec<msg::Effect>)> {
     let project = ctx.project()?;
     let keymap = keymap::Keymap::with_overrides(&ctx.config.ui.keys)
         .map_err(|e| anyhow::anyhow!("{}: {e}", ctx.paths.config_file.display()))?;
@@ -56,14 +56,14 @@ pub fn initial_state(ctx: &Ctx, theme: &theme::Theme) -> anyhow::Result<State> {
         search: theme.style("ui.mark"),
         dim: theme.style("ui.text.dim"),
     };
-    views::load_snapshot(&mut st, snap);
+    let effects: Vec<msg::Effect> = views::load_snapshot(&mut st, snap).into_iter().collect();
     st.history.loading = true;
     st.view = if st.shots.rows.is_empty() {
         View::Script
     } else {
         View::Shots
     };
-    Ok(st)
+    Ok((st, effects))
 }
 
 /// A state with nothing loaded (tests build on it).

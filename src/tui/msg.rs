@@ -52,6 +52,8 @@ pub enum Msg {
         lines: Vec<String>,
     },
     Status(Level, String),
+    /// Lint marks of shots, computed off the loop.
+    Linted(Vec<(crate::model::ShotId, Vec<&'static str>)>),
     /// The clock, once a second while jobs run.
     Tick(i64),
     /// A batch was queued: how many new jobs.
@@ -111,6 +113,10 @@ pub enum Effect {
     },
     LoadDetails {
         take: String,
+    },
+    /// Lint these shots (with their scene headings) for the list's marks.
+    Lint {
+        shots: Vec<(Shot, String)>,
     },
     Notify {
         title: String,

@@ -165,7 +165,7 @@ async fn run_async(ctx: Ctx) -> anyhow::Result<i32> {
     let env = |k: &str| std::env::var(k).ok();
     let theme = Theme::load(&ctx.config.ui.theme, super::theme::Depth::detect(env))
         .map_err(|e| anyhow::anyhow!(e))?;
-    let mut st = super::initial_state(&ctx, &theme)?;
+    let (mut st, initial) = super::initial_state(&ctx, &theme)?;
     let notifier = Notifier::new(&ctx.config.notify, &env);
 
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<Msg>();
@@ -195,6 +195,9 @@ async fn run_async(ctx: Ctx) -> anyhow::Result<i32> {
                 }
             }
         });
+    }
+    for effect in initial {
+        let _ = fx_tx.send(effect);
     }
     // The history loads after the first frame.
     {

@@ -51,8 +51,8 @@ pub struct ShotRow {
     pub shot: Shot,
     /// The scene heading the shot belongs to.
     pub heading: String,
-    /// Lint codes of the shot as it stands.
-    pub lint: Vec<&'static str>,
+    /// Lint codes of the shot as it stands (None until computed).
+    pub lint: Option<Vec<&'static str>>,
 }
 
 /// How a history row ended.

@@ -22,8 +22,9 @@ pub fn update(st: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Engine(ev) => engine(st, ev),
-        Msg::Loaded(snap) => {
-            views::load_snapshot(st, *snap);
+        Msg::Loaded(snap) => views::load_snapshot(st, *snap).into_iter().collect(),
+        Msg::Linted(marks) => {
+            views::shots::linted(st, marks);
             Vec::new()
         }
         Msg::TakesLoaded(rows) => {

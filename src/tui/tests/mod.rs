@@ -190,7 +190,13 @@ fn state() -> State {
         paused: false,
         script: Some(("/home/film/night-chase.fountain".into(), SCRIPT.into())),
     };
-    update(&mut st, Msg::Loaded(Box::new(snap)));
+    for effect in update(&mut st, Msg::Loaded(Box::new(snap))) {
+        // What the effect worker does with a lint request.
+        if let Effect::Lint { shots } = effect {
+            let marks = super::views::shots::lint_codes(&st.workbench.rules, None, &shots);
+            update(&mut st, Msg::Linted(marks));
+        }
+    }
     let mut first = take_row(
         "SC001_SH1A_TK01",
         "1A",

@@ -57,8 +57,9 @@ pub fn input_exit(st: &mut State, ev: KeyEvent) -> Vec<Effect> {
     }
 }
 
-/// Installs a fresh snapshot of the store, keeping selections where the rows still exist.
-pub fn load_snapshot(st: &mut State, snap: Snapshot) {
+/// Installs a fresh snapshot of the store, keeping selections where the rows still exist; the
+/// effect asks for the lint marks of new or changed shots.
+pub fn load_snapshot(st: &mut State, snap: Snapshot) -> Option<Effect> {
     st.scenes = snap
         .scenes
         .iter()
@@ -66,13 +67,14 @@ pub fn load_snapshot(st: &mut State, snap: Snapshot) {
         .collect();
     st.project = snap.project;
     st.queue.paused = snap.paused;
-    shots::set_shots(st, snap.shots);
+    let lint = shots::set_shots(st, snap.shots);
     queue::set_jobs(st, snap.jobs);
     if let Some((path, text)) = snap.script {
         if !st.script.dirty() || st.script.path.as_ref() != Some(&path) {
             script::load(&mut st.script, path, &text);
         }
     }
+    lint
 }
 
 /// Moves a selection by an action (up/down/page/top/bottom); true when it was a move.

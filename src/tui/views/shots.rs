@@ -8,7 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::model::Shot;
+use crate::model::{Shot, ShotId, ShotSpec};
 use crate::prompt::lint::{Report, lint_spec};
 
 use super::super::input::LineInput;
@@ -33,17 +33,65 @@ fn report(st: &State, row: &ShotRow) -> Report {
     )
 }
 
-pub fn set_shots(st: &mut State, shots: Vec<Shot>) {
+/// Installs the shots; lint marks of unchanged shots are kept, the others are computed off the
+/// loop (the answer is `Msg::Linted`): the returned effect asks for them.
+pub fn set_shots(st: &mut State, shots: Vec<Shot>) -> Option<Effect> {
     let keep = st.shots.rows.get(st.shots.selected).map(|r| r.shot.id);
+    let old: std::collections::HashMap<ShotId, (ShotSpec, Option<Vec<&'static str>>)> = st
+        .shots
+        .rows
+        .drain(..)
+        .map(|r| (r.shot.id, (r.shot.spec, r.lint)))
+        .collect();
     st.shots.rows = shots
         .into_iter()
         .filter(|s| !s.omitted)
-        .map(|shot| row(st, shot))
+        .map(|shot| {
+            let heading = heading_of(st, &shot);
+            let lint = old
+                .get(&shot.id)
+                .filter(|(spec, _)| *spec == shot.spec)
+                .and_then(|(_, lint)| lint.clone());
+            ShotRow {
+                shot,
+                heading,
+                lint,
+            }
+        })
         .collect();
     st.shots.selected = keep
         .and_then(|id| st.shots.rows.iter().position(|r| r.shot.id == id))
         .unwrap_or(0)
         .min(st.shots.rows.len().saturating_sub(1));
+    let pending: Vec<(Shot, String)> = st
+        .shots
+        .rows
+        .iter()
+        .filter(|r| r.lint.is_none())
+        .map(|r| (r.shot.clone(), r.heading.clone()))
+        .collect();
+    (!pending.is_empty()).then_some(Effect::Lint { shots: pending })
+}
+
+/// Lint codes of shots (with their scene headings), as the Shots list marks them.
+pub fn lint_codes(
+    rules: &crate::prompt::suggest::Rules,
+    limit: Option<usize>,
+    shots: &[(Shot, String)],
+) -> Vec<(ShotId, Vec<&'static str>)> {
+    shots
+        .iter()
+        .map(|(s, heading)| (s.id, lint_spec(&s.spec, heading, rules, limit).codes()))
+        .collect()
+}
+
+/// Lint marks computed off the loop arrive.
+pub fn linted(st: &mut State, marks: Vec<(ShotId, Vec<&'static str>)>) {
+    for (id, codes) in marks {
+        if let Some(r) = st.shots.rows.iter_mut().find(|r| r.shot.id == id) {
+            r.lint = Some(codes);
+        }
+    }
 }
 
 fn row(st: &State, shot: Shot) -> ShotRow {
@@ -51,9 +99,9 @@ fn row(st: &State, shot: Shot) -> ShotRow {
     let mut r = ShotRow {
         shot,
         heading,
-        lint: Vec::new(),
+        lint: None,
     };
-    r.lint = report(st, &r).codes();
+    r.lint = Some(report(st, &r).codes());
     r
 }
 
@@ -408,9 +456,9 @@ fn draw_list(f: &mut Frame, area: Rect, st: &State, th: &Theme) {
                 th.style("take.circled"),
             ),
         ];
-        if !r.lint.is_empty() {
+        if let Some(lint) = r.lint.as_ref().filter(|l| !l.is_empty()) {
             spans.push(Span::styled(
-                format!("!{}", r.lint.len()),
+                format!("!{}", lint.len()),
                 th.style("lint.warning"),
             ));
         }
