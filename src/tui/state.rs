@@ -139,6 +139,8 @@ pub struct HistoryState {
     pub per_shot: HashMap<String, (usize, Option<String>)>,
     /// The query `visible` was last computed for (typing more narrows within it).
     pub searched: HistoryFilter,
+    /// The rows' text packed for search.
+    pub hay: super::views::history::Haystack,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -147,6 +149,8 @@ pub struct QueueState {
     pub jobs: Vec<JobView>,
     pub selected: usize,
     pub paused: bool,
+    /// Estimated time left per running job (ms), made at the last tick.
+    pub etas: HashMap<u64, u64>,
 }
 
 /// The structured prompt fields of a shot, in the order the Shots view lists them.

@@ -55,6 +55,7 @@ pub fn update(st: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Tick(now) => {
             st.now = now;
+            views::queue::tick(st);
             Vec::new()
         }
         Msg::Status(level, text) => {

@@ -227,6 +227,7 @@ fn state() -> State {
             job: Box::new(job(6, "SC001_SH1A_TK03", "failed", 0.0)),
         }),
     );
+    update(&mut st, Msg::Tick(NOW));
     st.status = None;
     st
 }

@@ -236,7 +236,17 @@ fn history_filter_narrows_by_fuzzy_query_and_tokens() {
     ch(&mut st, '/');
     ctrl(&mut st, 'u');
     typed(&mut st, "shot:1A neon");
-    // Fuzzy: both 1A takes match (n…e…o…n), the exact one ranks first; 2A is filtered out.
+    // Words match literally first: only the take lit with neon.
+    let codes: Vec<&str> = st
+        .history
+        .visible
+        .iter()
+        .map(|i| st.history.rows[*i].code.as_str())
+        .collect();
+    assert_eq!(codes, ["SC001_SH1A_TK02"]);
+    // A typo no prompt contains falls back to fuzzy matching.
+    ctrl(&mut st, 'u');
+    typed(&mut st, "motrbike");
     let codes: Vec<&str> = st
         .history
         .visible

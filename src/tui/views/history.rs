@@ -61,6 +61,7 @@ pub fn row_of_view(t: &TakeView) -> TakeRow {
 pub fn set_rows(st: &mut State, mut rows: Vec<TakeRow>) {
     rows.sort_by_key(|r| r.created_at);
     let h = &mut st.history;
+    h.hay = Haystack::build(&rows);
     h.rows = rows;
     h.loading = false;
     h.marked.clear();
@@ -87,6 +88,7 @@ pub fn add_row(st: &mut State, row: TakeRow) {
     if row.is_take {
         h.per_shot.entry(row.shot_code.clone()).or_default().0 += 1;
     }
+    h.hay.push(&row);
     h.rows.push(row);
     let i = h.rows.len() - 1;
     if passes(&h.filter, &h.rows[i]) && h.filter.query.is_empty() {
@@ -148,34 +150,126 @@ pub fn refilter(st: &mut State) {
         st.history.filter = parse_filter(&input.text());
     }
     let h = &mut st.history;
-    h.visible = search(&h.rows, &h.filter, Some((&h.searched, &h.visible)));
+    h.visible = search(&h.rows, &h.hay, &h.filter, Some((&h.searched, &h.visible)));
     h.searched = h.filter.clone();
     h.selected = h.selected.min(h.visible.len().saturating_sub(1));
 }
 
+/// Every row's searchable text (code, variant, prompt), lowercased and packed into one string:
+/// a search scans it with `memmem` instead of visiting 100k separate allocations.
+#[derive(Debug, Clone, Default)]
+pub struct Haystack {
+    text: String,
+    /// Where each row's text starts in `text`; one more entry marks the end.
+    starts: Vec<usize>,
+}
+
+impl Haystack {
+    pub fn build(rows: &[TakeRow]) -> Self {
+        let mut h = Self {
+            text: String::with_capacity(rows.iter().map(|r| r.prompt.len() + 40).sum()),
+            starts: vec![0],
+        };
+        for r in rows {
+            h.push(r);
+        }
+        h
+    }
+
+    pub fn push(&mut self, r: &TakeRow) {
+        for part in [&r.code, &r.variant, &r.prompt] {
+            self.text.extend(part.chars().flat_map(char::to_lowercase));
+            self.text.push('\n');
+        }
+        self.starts.push(self.text.len());
+    }
+
+    fn row(&self, i: usize) -> &str {
+        &self.text[self.starts[i]..self.starts[i + 1]]
+    }
+
+    /// Rows whose text contains `needle`, in row order.
+    fn containing(&self, needle: &str) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        let finder = memchr::memmem::Finder::new(needle.as_bytes());
+        let mut at = 0;
+        while let Some(pos) = finder.find(&self.text.as_bytes()[at..]) {
+            let hit = at + pos;
+            // The row holding the hit: the last start at or before it.
+            let row = self.starts.partition_point(|s| *s <= hit) - 1;
+            out.push(row);
+            // Skip to the next row: one hit per row is enough.
+            at = self.starts[row + 1];
+            if at >= self.text.len() {
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// Candidates are ranked by the fuzzy matcher only up to this many (above it, newest first).
+const RANK_AT_MOST: usize = 3_000;
+/// Without a literal match, fuzzy matching over every row is tried only up to this many rows.
+const FUZZY_ALL_AT_MOST: usize = 20_000;
+
 /// The rows passing `f`; `previous` (filter, result) narrows the scan when `f` extends it.
+/// Every word of the query must appear in the row (case-insensitive); matches are ranked by
+/// fuzzy score. A query no row contains falls back to fuzzy matching (typos), on histories
+/// small enough for it to stay instant.
 pub fn search(
     rows: &[TakeRow],
+    hay: &Haystack,
     f: &HistoryFilter,
     previous: Option<(&HistoryFilter, &Vec<usize>)>,
 ) -> Vec<usize> {
     let narrowing = previous.filter(|(pf, _)| {
         !pf.query.is_empty()
             && f.query.starts_with(&pf.query)
-            && !f.query[pf.query.len()..].contains(' ')
             && pf.shot == f.shot
             && pf.state == f.state
             && pf.backend == f.backend
             && pf.style == f.style
             && pf.circled == f.circled
     });
-    let candidates: Box<dyn Iterator<Item = usize>> = match narrowing {
-        Some((_, v)) => Box::new(v.clone().into_iter()),
-        None => Box::new((0..rows.len()).rev()),
-    };
     if f.query.trim().is_empty() {
-        return candidates.filter(|i| passes(f, &rows[*i])).collect();
+        return (0..rows.len())
+            .rev()
+            .filter(|i| passes(f, &rows[*i]))
+            .collect();
     }
+    let query = f.query.to_lowercase();
+    let mut words: Vec<&str> = query.split_whitespace().collect();
+    words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+    let has_all = |i: usize| {
+        let text = hay.row(i);
+        words.iter().all(|w| text.contains(w))
+    };
+    let mut found: Vec<usize> = match narrowing {
+        Some((_, v)) => v.iter().copied().filter(|i| has_all(*i)).collect(),
+        None => hay
+            .containing(words[0])
+            .into_iter()
+            .filter(|i| words.len() == 1 || has_all(*i))
+            .collect(),
+    };
+    found.retain(|i| passes(f, &rows[*i]));
+    if found.is_empty() && rows.len() <= FUZZY_ALL_AT_MOST {
+        return fuzzy(rows, f, (0..rows.len()).rev());
+    }
+    if found.len() > RANK_AT_MOST {
+        found.sort_unstable_by(|a, b| b.cmp(a));
+        return found;
+    }
+    fuzzy(rows, f, found.into_iter())
+}
+
+/// Rows among `candidates` that the fuzzy matcher accepts, best first (newest among equals).
+fn fuzzy(
+    rows: &[TakeRow],
+    f: &HistoryFilter,
+    candidates: impl Iterator<Item = usize>,
+) -> Vec<usize> {
     let pattern = Pattern::parse(&f.query, CaseMatching::Smart, Normalization::Smart);
     let mut matcher = Matcher::new(Config::DEFAULT);
     let mut buf = Vec::new();
@@ -193,7 +287,6 @@ pub fn search(
             scored.push((score, i));
         }
     }
-    // Best first; among equals, newest first.
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
     scored.into_iter().map(|(_, i)| i).collect()
 }

@@ -4,6 +4,8 @@
 //! Invariant: unfinished jobs are listed in the order the engine runs them (running first, then
 //! waiting by priority); jobs that end while previs runs stay below them, newest first.
 
+use std::collections::HashMap;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -218,18 +220,46 @@ fn bar(progress: f32, width: usize) -> String {
 }
 
 /// Elapsed time and estimated time left of a running job.
-pub fn timing(j: &JobView, now: i64) -> (String, String) {
+/// Elapsed time and estimated time left of a job, in whole seconds. The estimate is the one
+/// made at the last tick ([`tick`]): recomputing it on every progress sample against a clock
+/// read once a second would make it jitter (and repaint) several times a second.
+pub fn timing(j: &JobView, now: i64, etas: &HashMap<u64, u64>) -> (String, String) {
     let Some(start) = j.started_at else {
         return (String::new(), String::new());
     };
     let end = j.finished_at.unwrap_or(now).max(start);
     let elapsed = u64::try_from(end - start).unwrap_or(0);
-    let eta = if rank(&j.state) == 0 && j.progress > 0.02 {
-        duration((elapsed as f64 * f64::from(1.0 - j.progress) / f64::from(j.progress)) as u64)
-    } else {
-        String::new()
+    let eta = match etas.get(&j.id) {
+        Some(ms) if rank(&j.state) == 0 => clock(*ms),
+        _ => String::new(),
     };
-    (duration(elapsed), eta)
+    (clock(elapsed), eta)
+}
+
+/// `12 s`, `4 m 05 s`, `1 h 02 m`.
+fn clock(ms: u64) -> String {
+    if ms < 60_000 {
+        format!("{} s", ms / 1000)
+    } else {
+        duration(ms)
+    }
+}
+
+/// Once a second while jobs run: the estimates of time left.
+pub fn tick(st: &mut State) {
+    let now = st.now;
+    st.queue.etas = st
+        .queue
+        .jobs
+        .iter()
+        .filter(|j| rank(&j.state) == 0 && j.progress > 0.02)
+        .filter_map(|j| {
+            let start = j.started_at?;
+            let elapsed = u64::try_from(now.max(start) - start).ok()?;
+            let left = elapsed as f64 * f64::from(1.0 - j.progress) / f64::from(j.progress);
+            Some((j.id, left as u64))
+        })
+        .collect();
 }
 
 pub fn draw(f: &mut Frame, area: Rect, st: &State, th: &Theme) {
@@ -253,7 +283,7 @@ pub fn draw(f: &mut Frame, area: Rect, st: &State, th: &Theme) {
     let mut lines = Vec::new();
     let wide = w >= 100;
     for (i, j) in q.jobs.iter().enumerate().skip(first).take(rows) {
-        let (elapsed, eta) = timing(j, st.now);
+        let (elapsed, eta) = timing(j, st.now, &q.etas);
         let backend_w = if wide { 14 } else { 9 };
         let fixed = 16 + 12 + 9 + 9 + backend_w + 8;
         let bar_w = w.saturating_sub(fixed).clamp(4, 40);
