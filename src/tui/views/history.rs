@@ -120,7 +120,7 @@ pub fn parse_filter(text: &str) -> HistoryFilter {
             Some(("shot", v)) if !v.is_empty() => f.shot = Some(v.to_string()),
             Some(("state", v)) if !v.is_empty() => f.state = Some(v.to_lowercase()),
             Some(("backend", v)) if !v.is_empty() => f.backend = Some(v.to_string()),
-            Some(("style", v)) if !v.is_empty() => f.style = Some(v.to_string()),
+            Some(("style", v)) if !v.is_empty() => f.style = Some(v.to_lowercase()),
             _ if w == "circled" || w == "circled:" => f.circled = true,
             _ => words.push(w),
         }
@@ -139,8 +139,19 @@ fn passes(f: &HistoryFilter, r: &TakeRow) -> bool {
             .is_none_or(|b| r.backend.eq_ignore_ascii_case(b))
         && f.style
             .as_ref()
-            .is_none_or(|s| r.style.to_lowercase().contains(&s.to_lowercase()))
+            .is_none_or(|s| contains_folded(&r.style, s))
         && (!f.circled || r.circled)
+}
+
+/// Whether `hay` contains `lower` (already lowercase) ignoring case, without allocating for
+/// ASCII text (style names are).
+fn contains_folded(hay: &str, lower: &str) -> bool {
+    if hay.is_ascii() && lower.is_ascii() {
+        let (h, n) = (hay.as_bytes(), lower.as_bytes());
+        n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    } else {
+        hay.to_lowercase().contains(lower)
+    }
 }
 
 /// Recomputes `visible` for the current filter: newest first, or best match first when a
@@ -624,5 +635,14 @@ mod tests {
         assert!(f.circled);
         assert_eq!(f.query, "rain alley");
         assert_eq!(filter_text(&f), "shot:1A state:failed circled rain alley ");
+        assert_eq!(parse_filter("style:Noir").style.as_deref(), Some("noir"));
+    }
+
+    #[test]
+    fn style_matching_ignores_case_in_any_script() {
+        assert!(contains_folded("Film-Noir", "noir"));
+        assert!(!contains_folded("anime", "noir"));
+        assert!(contains_folded("水墨 Ink", "ink"));
+        assert!(contains_folded("水墨", "水墨"));
     }
 }
