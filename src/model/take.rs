@@ -66,12 +66,17 @@ impl Recipe {
 
     /// `variant` as a short label for slates and listings: `lighting=night costume=red cloak`.
     pub fn variant_label(&self) -> String {
-        self.variant
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
+        variant_label(&self.variant)
     }
+}
+
+/// A variant as a short label: `lighting=night costume=red cloak`.
+pub fn variant_label(variant: &BTreeMap<String, String>) -> String {
+    variant
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Lower-case hex of a byte string.

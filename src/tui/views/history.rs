@@ -39,12 +39,7 @@ pub fn row_of_view(t: &TakeView) -> TakeRow {
         backend: t.backend.clone(),
         model: t.model.clone(),
         style: t.style.clone().unwrap_or_default(),
-        variant: t
-            .variant
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" "),
+        variant: crate::model::variant_label(&t.variant),
         cost: t.cost,
         currency: t.currency.clone(),
         render_ms: t.render_ms,
@@ -513,20 +508,14 @@ pub fn draw(f: &mut Frame, area: Rect, st: &State, th: &Theme) {
         .borders(Borders::ALL)
         .border_style(th.style("ui.border.focus"))
         .title(Span::styled(title, th.style("ui.title")));
-    let inner = block.inner(list);
+    let mut inner = block.inner(list);
     f.render_widget(block, list);
+    if let Some(input) = &h.input {
+        inner = super::filter_line(f, inner, input, th);
+    }
     let mut lines = Vec::new();
     let w = usize::from(inner.width);
-    let mut rows_h = usize::from(inner.height);
-    if let Some(input) = &h.input {
-        let (shown, col) = input.visible(inner.width.saturating_sub(2));
-        lines.push(Line::from(vec![
-            Span::styled("/", th.style("ui.help.key")),
-            Span::styled(shown, th.style("ui.text.focus")),
-        ]));
-        f.set_cursor_position((inner.x + 1 + col, inner.y));
-        rows_h = rows_h.saturating_sub(1);
-    }
+    let rows_h = usize::from(inner.height);
     let first = super::scroll_start(h.selected, rows_h, h.visible.len());
     let wide = w >= 100;
     for (n, i) in h.visible.iter().enumerate().skip(first).take(rows_h) {

@@ -11,6 +11,10 @@ pub mod templates;
 pub mod usage;
 
 use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::input::LineInput;
 use super::msg::{Effect, Snapshot};
@@ -109,4 +113,38 @@ pub fn scroll_start(selected: usize, rows: usize, len: usize) -> usize {
         return 0;
     }
     selected.saturating_sub(rows / 2).min(len - rows)
+}
+
+/// A bordered pane whose border shows focus, titled (cut to fit).
+pub fn panel<'a>(title: &str, focus: bool, width: u16, th: &super::theme::Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(th.style(if focus {
+            "ui.border.focus"
+        } else {
+            "ui.border"
+        }))
+        .title(Span::styled(
+            super::text::fit(title, usize::from(width.saturating_sub(4))),
+            th.style("ui.title"),
+        ))
+}
+
+/// A one-line `/` input on the first line of `area` with the terminal cursor in it; returns the
+/// rest of the area.
+pub fn filter_line(f: &mut Frame, area: Rect, input: &LineInput, th: &super::theme::Theme) -> Rect {
+    let (shown, col) = input.visible(area.width.saturating_sub(2));
+    f.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("/", th.style("ui.help.key")),
+            Span::styled(shown, th.style("ui.text.focus")),
+        ])),
+        Rect { height: 1, ..area },
+    );
+    f.set_cursor_position((area.x + 1 + col, area.y));
+    Rect {
+        y: area.y + 1,
+        height: area.height.saturating_sub(1),
+        ..area
+    }
 }

@@ -127,12 +127,7 @@ fn ended_row(j: &JobView) -> TakeRow {
         backend: j.backend.clone(),
         model: j.model.clone(),
         style: String::new(),
-        variant: j
-            .variant
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" "),
+        variant: crate::model::variant_label(&j.variant),
         cost: 0.0,
         currency: j.currency.clone(),
         render_ms: 0,

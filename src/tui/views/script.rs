@@ -5,8 +5,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::Span;
-use ratatui::widgets::{Block, Borders, Paragraph};
+
 use ratatui_textarea::{CursorMove, TextArea, WrapMode};
 
 use crate::model::Level;
@@ -15,7 +14,6 @@ use super::super::input::LineInput;
 use super::super::keymap::Action;
 use super::super::msg::Effect;
 use super::super::state::{ScriptState, ScriptStyles, State};
-use super::super::text::fit;
 use super::super::theme::Theme;
 use super::super::update::say;
 
@@ -184,17 +182,7 @@ pub fn draw(f: &mut Frame, area: Rect, st: &State, th: &Theme) {
         row + 1,
         col + 1
     );
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(th.style(if s.insert {
-            "ui.border.focus"
-        } else {
-            "ui.border"
-        }))
-        .title(Span::styled(
-            fit(&title, usize::from(area.width.saturating_sub(4))),
-            th.style("ui.title"),
-        ));
+    let block = super::panel(&title, s.insert, area.width, th);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let (editor_area, search_area) = if s.search.is_some() && inner.height > 2 {
@@ -215,11 +203,6 @@ pub fn draw(f: &mut Frame, area: Rect, st: &State, th: &Theme) {
     // The editor itself is drawn: it records its scroll position while drawing.
     f.render_widget(&s.editor, editor_area);
     if let (Some(area), Some(input)) = (search_area, s.search.as_ref()) {
-        let (shown, col) = input.visible(area.width.saturating_sub(2));
-        f.render_widget(
-            Paragraph::new(format!("/{shown}")).style(th.style("ui.text.focus")),
-            area,
-        );
-        f.set_cursor_position((area.x + 1 + col, area.y));
+        super::filter_line(f, area, input, th);
     }
 }

@@ -399,17 +399,7 @@ fn draw_list(f: &mut Frame, area: Rect, st: &State, th: &Theme) {
     let mut inner = block.inner(area);
     f.render_widget(block, area);
     if let Some(input) = &st.shots.filter_input {
-        let (shown, col) = input.visible(inner.width.saturating_sub(2));
-        f.render_widget(
-            Paragraph::new(Line::from(vec![
-                Span::styled("/", th.style("ui.help.key")),
-                Span::styled(shown, th.style("ui.text.focus")),
-            ])),
-            Rect { height: 1, ..inner },
-        );
-        f.set_cursor_position((inner.x + 1 + col, inner.y));
-        inner.y += 1;
-        inner.height = inner.height.saturating_sub(1);
+        inner = super::filter_line(f, inner, input, th);
     }
     if st.shots.rows.is_empty() {
         let p = Paragraph::new(wrap(
@@ -483,17 +473,7 @@ fn draw_detail(f: &mut Frame, area: Rect, st: &State, th: &Theme) {
     };
     let focus = st.shots.field.is_some();
     let title = format!(" {} {} ", row.shot.code, row.heading);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(th.style(if focus {
-            "ui.border.focus"
-        } else {
-            "ui.border"
-        }))
-        .title(Span::styled(
-            fit(&title, usize::from(area.width.saturating_sub(4))),
-            th.style("ui.title"),
-        ));
+    let block = super::panel(&title, focus, area.width, th);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let rep = report(st, row);
