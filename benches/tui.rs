@@ -1323,9 +1323,9 @@ fn figure_3(dir: &Path, takes: usize, summary: &mut Summary) -> Vec<TakeRow> {
         ms(take_rows + set_rows) / ms(first)
     );
     println!(
-        "  where the first frame goes: the snapshot decodes every job record to find the \
-         unfinished ones (store.jobs(), {} records: {:.1} ms); the state lints every shot \
-         ({SHOTS} shots: {:.1} ms)",
+        "  what the first frame avoids: decoding every job record (store.jobs(), {} records: \
+         {:.1} ms; the snapshot reads the index of unfinished jobs) and linting every shot \
+         before drawing ({SHOTS} shots: {:.1} ms; lint marks arrive from the effect thread)",
         takes + built.ended + QUEUED,
         ms(median(|s| s.all_jobs)),
         ms(median(|s| s.lint))
