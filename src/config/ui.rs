@@ -11,7 +11,8 @@ use serde::Deserialize;
 pub struct UiConfig {
     /// A built-in theme name (`default`, `light`, `high-contrast`) or a path to a TOML theme.
     pub theme: String,
-    /// Mouse capture (off by default: terminal selection keeps working over SSH).
+    /// Mouse capture: the wheel scrolls lists (off by default: terminal selection keeps working
+    /// over SSH).
     pub mouse: bool,
     /// Action name → keys, e.g. `circle = ["c", "ctrl-o"]`; replaces that action's default keys.
     pub keys: BTreeMap<String, Vec<String>>,

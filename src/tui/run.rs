@@ -126,6 +126,18 @@ impl KeyReader {
                     Ok(TermEvent::Key(k)) => Msg::Key(k),
                     Ok(TermEvent::Paste(text)) => Msg::Paste(text),
                     Ok(TermEvent::Resize(width, height)) => Msg::Resize { width, height },
+                    // With `[ui] mouse = true`, the wheel moves through lists like the arrows.
+                    Ok(TermEvent::Mouse(m)) => match m.kind {
+                        event::MouseEventKind::ScrollUp => Msg::Key(event::KeyEvent::new(
+                            event::KeyCode::Up,
+                            event::KeyModifiers::NONE,
+                        )),
+                        event::MouseEventKind::ScrollDown => Msg::Key(event::KeyEvent::new(
+                            event::KeyCode::Down,
+                            event::KeyModifiers::NONE,
+                        )),
+                        _ => continue,
+                    },
                     Ok(_) => continue,
                     Err(_) => break,
                 };
