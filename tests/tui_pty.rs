@@ -77,6 +77,21 @@ impl Session {
         std::thread::sleep(Duration::from_millis(150));
     }
 
+    /// Waits for previs to exit (at most 20 s); `why` names what should have made it.
+    fn exit_status(&mut self, why: &str) -> portable_pty::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().expect("wait") {
+                return st;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "previs did not exit after {why}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Waits until the screen shows `what`; panics with the screen otherwise.
     fn wait_for(&self, what: &str, secs: u64) -> String {
         let start = Instant::now();
@@ -146,17 +161,7 @@ fn the_demo_renders_live_and_a_chinese_field_is_edited_with_the_keyboard() {
     assert!(!s.text().contains("Help · Esc closes"));
     // q quits (nothing is running) and the terminal is given back.
     s.keys(b"q");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = s.child.try_wait().expect("wait") {
-            break st;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "previs did not quit"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = s.exit_status("q");
     assert!(status.success(), "{status:?}");
     let raw = s.raw.lock().expect("raw").clone();
     let raw = String::from_utf8_lossy(&raw);
@@ -205,14 +210,7 @@ fn a_chinese_script_typed_into_the_editor_is_saved_and_becomes_shots() {
     let shots = s.wait_for("Shots 2", 10);
     assert!(shots.contains("李雷冲进小巷"), "{shots}");
     s.keys(b"q");
-    let start = Instant::now();
-    while s.child.try_wait().expect("wait").is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "previs did not quit"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert!(s.exit_status("q").success());
     let file = home.join("data").join("scripts").join("ye-xi.fountain");
     let text = std::fs::read_to_string(&file).expect("the script file was written");
     assert!(text.starts_with(".夜 小巷\n\n李雷冲进小巷"), "{text}");
@@ -243,17 +241,7 @@ fn a_lost_ssh_link_puts_running_renders_back_in_the_queue() {
         .expect("kill runs");
     assert!(kill.success());
     let mut s = s;
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = s.child.try_wait().expect("wait") {
-            break st;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "previs ignored SIGHUP"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = s.exit_status("SIGHUP");
     assert!(status.success(), "{status:?}");
     let out = previs(&home, &["--project", "demo", "queue", "--all", "--json"]);
     let jobs: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("queue --json");
